@@ -1,0 +1,60 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { RecurrenceError } from '../domain/recurrence/index.js';
+import { ApiError, ProblemType, type Problem } from './problem.js';
+
+function toProblem(error: FastifyError | ApiError | RecurrenceError | Error): Problem {
+  if (error instanceof ApiError) {
+    return { type: error.type, title: error.title, status: error.status, ...(error.errors ? { errors: error.errors } : {}) };
+  }
+  if (error instanceof RecurrenceError) {
+    return {
+      type: ProblemType.InvalidRecurrence,
+      title: 'The recurrence is invalid',
+      status: 400,
+      detail: error.message,
+      errors: [{ field: `recurrence.${error.part}`, reason: error.reason }],
+    };
+  }
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) {
+    const where = fastifyError.validationContext ?? 'body';
+    return {
+      type: ProblemType.InvalidRequest,
+      title: 'The request is invalid',
+      status: 400,
+      errors: fastifyError.validation.map((v) => {
+        const missing = (v.params as { missingProperty?: string; additionalProperty?: string } | undefined) ?? {};
+        const leaf = missing.missingProperty ?? missing.additionalProperty;
+        const pointer = `${v.instancePath}${leaf ? `/${leaf}` : ''}`;
+        return {
+          field: [where, ...pointer.split('/').filter(Boolean)].join('.'),
+          reason: missing.additionalProperty ? 'is not a known field' : (v.message ?? 'is invalid'),
+        };
+      }),
+    };
+  }
+  const status = fastifyError.statusCode;
+  if (status === 413) return { type: ProblemType.PayloadTooLarge, title: 'The request body is too large', status };
+  if (status !== undefined && status >= 400 && status < 500) {
+    return { type: ProblemType.InvalidRequest, title: error.message, status };
+  }
+  return { type: ProblemType.Internal, title: 'Internal error', status: 500 };
+}
+
+/** The one place where errors become responses. 5xx details are logged, never returned. */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const problem = toProblem(error);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    void reply
+      .status(problem.status)
+      .type('application/problem+json')
+      .send({ ...problem, instance: request.id });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .status(404)
+      .type('application/problem+json')
+      .send({ type: ProblemType.NotFound, title: 'No such resource', status: 404, instance: request.id });
+  });
+}

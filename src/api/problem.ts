@@ -1,0 +1,44 @@
+/**
+ * RFC 9457 problem details. Every error response of the API is one of these, with a stable `type`
+ * that clients can switch on, and for bad input the offending field and the reason.
+ */
+import Type, { type Static } from 'typebox';
+
+export const ProblemType = {
+  InvalidRequest: 'urn:chime:problem:invalid-request',
+  InvalidRecurrence: 'urn:chime:problem:invalid-recurrence',
+  NotFound: 'urn:chime:problem:not-found',
+  Conflict: 'urn:chime:problem:conflict',
+  PayloadTooLarge: 'urn:chime:problem:payload-too-large',
+  Internal: 'urn:chime:problem:internal',
+} as const;
+export type ProblemType = (typeof ProblemType)[keyof typeof ProblemType];
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.Optional(Type.String()),
+    instance: Type.Optional(Type.String()),
+    errors: Type.Optional(
+      Type.Array(Type.Object({ field: Type.String(), reason: Type.String() }, { additionalProperties: false })),
+    ),
+  },
+  { $id: 'Problem', description: 'RFC 9457 problem details' },
+);
+export type Problem = Static<typeof ProblemSchema>;
+
+/** An error the API reports as-is; anything else becomes a 500 with its internals hidden. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: ProblemType,
+    readonly title: string,
+    readonly errors?: { field: string; reason: string }[],
+    options?: { cause?: unknown },
+  ) {
+    super(title, options);
+    this.name = 'ApiError';
+  }
+}

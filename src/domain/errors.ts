@@ -1,0 +1,39 @@
+/**
+ * Error types with explicit, stable type strings. Retry decisions, HTTP problem types and
+ * Temporal `nonRetryableErrorTypes` are all drawn from these constants — never from class names.
+ */
+export const ChimeErrorType = {
+  /** The contact point can never receive this message (invalid address, unsubscribed number). */
+  RecipientInvalid: 'recipient_invalid',
+  /** The provider refused the message for a reason a retry will not fix (SMTP 5xx, 4xx validation). */
+  ProviderRejected: 'provider_rejected',
+  /** The provider could not take the message now (timeout, 429, 5xx, SMTP 4xx); retrying may work. */
+  ProviderUnavailable: 'provider_unavailable',
+  /** The recurrence definition is invalid. */
+  RecurrenceInvalid: 'recurrence_invalid',
+  /** The user has no usable contact point for a channel. */
+  NoContactPoint: 'no_contact_point',
+} as const;
+export type ChimeErrorType = (typeof ChimeErrorType)[keyof typeof ChimeErrorType];
+
+/** Failures that a retry cannot fix; the Temporal retry policy lists exactly these. */
+export const PERMANENT_DELIVERY_ERRORS: readonly ChimeErrorType[] = [
+  ChimeErrorType.RecipientInvalid,
+  ChimeErrorType.ProviderRejected,
+  ChimeErrorType.NoContactPoint,
+];
+
+export class DeliveryError extends Error {
+  constructor(
+    readonly type: ChimeErrorType,
+    message: string,
+    readonly options: { cause?: unknown; retryAfterMs?: number } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'DeliveryError';
+  }
+
+  get permanent(): boolean {
+    return PERMANENT_DELIVERY_ERRORS.includes(this.type);
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Builds Chime's Temporal worker. Shared by the worker entry point, the embedded stack and the
+ * tests so they all run the same workflow bundle with the same options.
+ */
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { BundleOptions } from '@temporalio/worker';
+import type { ReminderActivities } from '../../activities/index.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+
+/** Our sources are ESM TypeScript importing `./x.js`; webpack must look for `./x.ts` first. */
+const bundlerOptions: Pick<BundleOptions, 'webpackConfigHook'> = {
+  webpackConfigHook: (config) => {
+    config.resolve = { ...config.resolve, extensionAlias: { '.js': ['.ts', '.js'] } };
+    return config;
+  },
+};
+
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...bundlerOptions });
+}
+
+export interface ChimeWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: ReminderActivities;
+  /** A pre-built bundle (tests build one per run); otherwise the workflows are bundled now. */
+  workflowBundle?: { codePath: string } | WorkflowBundleWithSourceMap;
+}
+
+export async function createChimeWorker(options: ChimeWorkerOptions): Promise<Worker> {
+  const workflowBundle = options.workflowBundle ?? (await bundleWorkflows());
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    workflowBundle,
+    activities: options.activities,
+  });
+}

@@ -1,0 +1,49 @@
+import { defineConfig } from 'vitest/config';
+
+// One process per test file (`forks`): Temporal's native worker and PGlite's WASM heap do not
+// share well across threads. Every project runs with TZ=UTC from `npm test`; `domain-tz` re-runs
+// the pure domain suite under a zone with a half-hour offset and DST so host-zone leaks show up.
+export default defineConfig({
+  test: {
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'domain', include: ['test/domain/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'domain-tz',
+          include: ['test/domain/**/*.test.ts'],
+          env: { TZ: 'Australia/Adelaide' },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'storage',
+          include: ['test/storage/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/setup/dev-server.global.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'timeskipping',
+          include: ['test/timeskipping/**/*.test.ts'],
+          globalSetup: ['test/setup/time-skipping.global.ts'],
+        },
+      },
+    ],
+  },
+});

@@ -1,0 +1,2 @@
+// The worker's workflow bundle entry point: every workflow type Chime registers.
+export { reminderWorkflow } from './reminder.js';
