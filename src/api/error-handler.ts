@@ -1,10 +1,22 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { RecurrenceError } from '../domain/recurrence/index.js';
+import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { ApiError, ProblemType, type Problem } from './problem.js';
 
-function toProblem(error: FastifyError | ApiError | RecurrenceError | Error): Problem {
+function toProblem(error: Error): Problem {
   if (error instanceof ApiError) {
     return { type: error.type, title: error.title, status: error.status, ...(error.errors ? { errors: error.errors } : {}) };
+  }
+  if (error instanceof InvalidInputError) {
+    return {
+      type: ProblemType.InvalidRequest,
+      title: 'The request is invalid',
+      status: 400,
+      errors: [{ field: `body.${error.field}`, reason: error.reason }],
+    };
+  }
+  if (error instanceof NotFoundError) {
+    return { type: ProblemType.NotFound, title: `No such ${error.resource}`, status: 404 };
   }
   if (error instanceof RecurrenceError) {
     return {
@@ -12,7 +24,7 @@ function toProblem(error: FastifyError | ApiError | RecurrenceError | Error): Pr
       title: 'The recurrence is invalid',
       status: 400,
       detail: error.message,
-      errors: [{ field: `recurrence.${error.part}`, reason: error.reason }],
+      errors: [{ field: `body.recurrence.${error.part}`, reason: error.reason }],
     };
   }
   const fastifyError = error as FastifyError;

@@ -37,3 +37,24 @@ export class DeliveryError extends Error {
     return PERMANENT_DELIVERY_ERRORS.includes(this.type);
   }
 }
+
+/** Bad input from a caller: names the field and the reason. */
+export class InvalidInputError extends Error {
+  readonly type = 'invalid_input';
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+    this.name = 'InvalidInputError';
+  }
+}
+
+/** The resource does not exist for this caller (also used where existence must not be disclosed). */
+export class NotFoundError extends Error {
+  readonly type = 'not_found';
+  constructor(readonly resource: string) {
+    super(`no such ${resource}`);
+    this.name = 'NotFoundError';
+  }
+}

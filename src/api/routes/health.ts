@@ -1,0 +1,20 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+
+export interface HealthOptions {
+  /** Resolves when every dependency the API needs answers; throws otherwise. */
+  checkReady: () => Promise<void>;
+}
+
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app, { checkReady }) => {
+  const Status = Type.Object({ status: Type.String() });
+  app.get('/health', { schema: { summary: 'Liveness', response: { 200: Status } } }, async () => ({ status: 'ok' }));
+  app.get('/ready', { schema: { summary: 'Readiness', response: { 200: Status, 503: Status } } }, async (_request, reply) => {
+    try {
+      await checkReady();
+      return { status: 'ready' };
+    } catch {
+      return reply.status(503).send({ status: 'unavailable' });
+    }
+  });
+};

@@ -1,0 +1,64 @@
+/**
+ * Reminder resource schemas: they validate requests, type the handlers and feed the OpenAPI
+ * document. One source of truth.
+ */
+import Type, { type Static } from 'typebox';
+import { ID_PATTERN } from '../../domain/ids.js';
+import { CHANNELS } from '../../domain/delivery.js';
+
+const Id = Type.String({ pattern: ID_PATTERN, maxLength: 128 });
+
+export const RecurrenceSchema = Type.Object(
+  {
+    dtstart: Type.String({
+      description: "Wall-clock start 'YYYY-MM-DDTHH:mm:ss' in `tzid`, or a UTC instant ending in 'Z'",
+      minLength: 1,
+      maxLength: 40,
+    }),
+    tzid: Type.String({ description: 'IANA time zone, e.g. Europe/Paris', minLength: 1, maxLength: 64 }),
+    rrule: Type.Optional(Type.String({ description: "RFC 5545 rule parts, e.g. 'FREQ=WEEKLY;BYDAY=MO'", maxLength: 1_000 })),
+    rdate: Type.Optional(Type.Array(Type.String({ maxLength: 40 }), { maxItems: 1_000 })),
+    exdate: Type.Optional(Type.Array(Type.String({ maxLength: 40 }), { maxItems: 1_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const CreateReminderBody = Type.Object(
+  {
+    userId: Id,
+    email: Type.String({ format: 'email', maxLength: 254, description: "The user's email contact point" }),
+    title: Type.String({ minLength: 1, maxLength: 200 }),
+    body: Type.String({ maxLength: 10_000 }),
+    channels: Type.Optional(Type.Array(Type.Union(CHANNELS.map((c) => Type.Literal(c))), { minItems: 1, uniqueItems: true })),
+    recurrence: Type.Optional(RecurrenceSchema),
+    ical: Type.Optional(
+      Type.String({ description: 'iCalendar DTSTART/RRULE/RDATE/EXDATE lines, instead of `recurrence`', maxLength: 20_000 }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CreateReminderBody = Static<typeof CreateReminderBody>;
+
+export const OccurrenceView = Type.Object({
+  utc: Type.String({ format: 'date-time' }),
+  local: Type.String(),
+});
+
+export const ReminderView = Type.Object(
+  {
+    id: Id,
+    userId: Id,
+    status: Type.Union([Type.Literal('active'), Type.Literal('completed'), Type.Literal('cancelled')]),
+    title: Type.String(),
+    description: Type.String({ description: 'Human description of the recurrence' }),
+    recurrence: RecurrenceSchema,
+    channels: Type.Array(Type.String()),
+    upcoming: Type.Array(OccurrenceView),
+    workflowId: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Reminder' },
+);
+export type ReminderView = Static<typeof ReminderView>;
+
+export const ReminderParams = Type.Object({ reminderId: Id });
