@@ -79,7 +79,9 @@ async function waitUntilServing(address: string, child: ChildProcess, timeoutMs:
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const ip = options.ip ?? '127.0.0.1';
   const address = `${ip}:${options.port}`;
-  const child = spawn(options.cliPath, devServerArgs(options), { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Own process group: a terminal's Ctrl-C reaches us, and we stop the server last, after the
+  // worker and API that depend on it have drained.
+  const child = spawn(options.cliPath, devServerArgs(options), { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderrTail = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderrTail = (stderrTail + chunk.toString()).slice(-8_000);
