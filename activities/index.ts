@@ -7,18 +7,55 @@ import { compileRecurrence, RecurrenceError, type Occurrence, type RecurrenceInp
 import { deliveryIdempotencyKey } from '../src/domain/idempotency.js';
 import { ChimeErrorType, DeliveryError } from '../src/domain/errors.js';
 import type { Channel, ContactDirectory, MessageSender, OccurrenceRef, ProviderAcceptance } from '../src/domain/delivery.js';
+import type { OccurrenceDecision } from '../workflows/reminder.js';
+
+/** Port: where occurrence decisions are stored for the API and for audits. */
+export interface DecisionLog {
+  record(entry: { tenantId: string; userId: string; decision: OccurrenceDecision }): Promise<void>;
+}
 
 export interface ActivityDependencies {
   senders: Partial<Record<Channel, MessageSender>>;
   contacts: ContactDirectory;
+  decisions: DecisionLog;
 }
 
-export interface UpcomingRequest {
+/** The send-time verdict for one channel of one occurrence. */
+export type ChannelVerdict =
+  | { channel: Channel; action: 'send' }
+  | { channel: Channel; action: 'defer'; untilEpochMs: number; reason: string; explanation: string }
+  | { channel: Channel; action: 'skip'; reason: string; explanation: string };
+
+export interface DecideRequest {
+  tenantId: string;
+  userId: string;
+  occurrence: OccurrenceRef;
+  category: string;
+  channels: Channel[];
+  policy?: Record<string, unknown>;
+  /** The workflow's clock, so the decision is reproducible from history. */
+  nowEpochMs: number;
+  deferredSinceEpochMs?: number;
+  /** The following occurrence's instant: a deferral that reaches it collapses this one. */
+  followingEpochMs?: number;
+}
+
+export interface PlanRequest {
   recurrence: RecurrenceInput;
-  /** Exclusive lower bound; absent means "from DTSTART". */
+  /** Exclusive lower bound: the last occurrence already handled. Absent: from DTSTART. */
   afterEpochMs?: number;
+  /** Occurrences before this instant are past the catch-up window: counted as missed, not planned. */
+  notBeforeEpochMs: number;
   count: number;
 }
+
+export interface Plan {
+  upcoming: Occurrence[];
+  missed: { count: number; last?: Occurrence };
+}
+
+/** At most this many missed occurrences are walked per plan; a longer outage takes several plans. */
+const MISSED_WALK_LIMIT = 1_000;
 
 export interface DeliverRequest {
   tenantId: string;
@@ -50,15 +87,36 @@ function toActivityFailure(error: unknown): unknown {
   return error;
 }
 
-export function createActivities({ senders, contacts }: ActivityDependencies) {
+export function createActivities({ senders, contacts, decisions }: ActivityDependencies) {
   return {
-    /** Expands the recurrence in its zone. Runs here, never in workflow code: tz data is not replay-safe. */
-    async upcomingOccurrences({ recurrence, afterEpochMs, count }: UpcomingRequest): Promise<Occurrence[]> {
+    /**
+     * Expands the recurrence in its zone: the next `count` occurrences, and how many fell behind the
+     * catch-up window. Runs here, never in workflow code: tz data is not replay-safe.
+     */
+    async planOccurrences({ recurrence, afterEpochMs, notBeforeEpochMs, count }: PlanRequest): Promise<Plan> {
       try {
-        return compileRecurrence(recurrence).take(count, afterEpochMs);
+        const rule = compileRecurrence(recurrence);
+        const missed: Plan['missed'] = { count: 0 };
+        let cursor = afterEpochMs;
+        for (let o = rule.take(1, cursor)[0]; o && o.epochMs < notBeforeEpochMs; o = rule.nextAfter(o.epochMs)) {
+          missed.count++;
+          missed.last = o;
+          cursor = o.epochMs;
+          if (missed.count >= MISSED_WALK_LIMIT) break;
+        }
+        return { upcoming: rule.take(count, cursor), missed };
       } catch (error) {
         throw toActivityFailure(error);
       }
+    },
+
+    /** Reads the user's preferences as they are now and decides each channel (send, defer, skip). */
+    async decideOccurrence(request: DecideRequest): Promise<ChannelVerdict[]> {
+      return request.channels.map((channel) => ({ channel, action: 'send' as const }));
+    },
+
+    async recordDecision(entry: { tenantId: string; userId: string; decision: OccurrenceDecision }): Promise<void> {
+      await decisions.record(entry);
     },
 
     async deliver(request: DeliverRequest): Promise<DeliveryReceipt> {

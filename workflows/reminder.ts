@@ -1,29 +1,32 @@
 /**
- * One workflow per reminder drives its whole life: ask an activity for the next occurrence, sleep
- * until it (interruptibly), deliver on each channel, record the decision, repeat.
+ * One workflow per reminder drives its whole life: plan the next occurrence (in an activity),
+ * sleep until it — interruptibly, so edits, pauses and preference changes wake it — decide at send
+ * time, deliver on each channel, record the decision, repeat; continue-as-new before history grows.
  *
- * Deterministic orchestration only: no I/O, no tz database, no Intl. Recurrence expansion happens in
- * the `upcomingOccurrences` activity and its result is recorded in history.
+ * Deterministic orchestration only: no I/O, no tz database, no Intl. Everything that needs a clock
+ * other than the workflow's, the tz database or a provider runs in activities/.
  */
 import {
   allHandlersFinished,
-  ApplicationFailure,
   condition,
   continueAsNew,
   defineQuery,
   defineSignal,
-  log,
+  defineUpdate,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ReminderActivities } from '../activities/index.js';
-import type { Channel, OccurrenceRef } from '../src/domain/delivery.js';
+import type { ChannelVerdict, ReminderActivities } from '../activities/index.js';
+import { CHANNELS, type Channel, type OccurrenceRef } from '../src/domain/delivery.js';
 import { PERMANENT_DELIVERY_ERRORS } from '../src/domain/errors.js';
 import type { Occurrence, RecurrenceInput } from '../src/domain/recurrence/index.js';
 import { NextOccurrenceKey, StatusKey } from './search-attributes.js';
+import { channelOutcome, type ChannelOutcome } from './outcomes.js';
 
 export const REMINDER_WORKFLOW_TYPE = 'reminderWorkflow';
 
@@ -32,44 +35,97 @@ export function reminderWorkflowId(tenantId: string, userId: string, reminderId:
   return `reminder/${tenantId}/${userId}/${reminderId}`;
 }
 
-export type ReminderStatus = 'active' | 'completed' | 'cancelled';
+/** Whose zone the rule's wall-clock times are in: the reminder's own, or the user's current one. */
+export type ZoneMode = 'pinned' | 'follow-user';
 
-export type ChannelOutcome =
-  | { channel: Channel; outcome: 'sent'; idempotencyKey: string; providerMessageId: string }
-  | { channel: Channel; outcome: 'failed'; errorType: string; message: string };
+export interface ReminderContent {
+  title: string;
+  body: string;
+}
+
+export interface ReminderDefinition {
+  recurrence: RecurrenceInput;
+  zoneMode: ZoneMode;
+  content: ReminderContent;
+  channels: Channel[];
+  /** Tenant-defined category (`reminders`, `digest`, …) that preferences and policies refer to. */
+  category: string;
+  /** Policy overrides for this reminder (quiet-hours mode, expiry, collapse); see src/domain/policy. */
+  policy?: Record<string, unknown>;
+}
+
+export type ReminderStatus = 'active' | 'paused' | 'completed' | 'cancelled';
 
 export type OccurrenceDecision =
-  | { kind: 'delivered'; occurrence: OccurrenceRef; decidedAt: string; channels: ChannelOutcome[] }
-  | { kind: 'missed'; occurrence: OccurrenceRef; decidedAt: string; lateByMs: number };
+  | { kind: 'delivered'; occurrence: OccurrenceRef; decidedAt: string; deferredFrom?: string; channels: ChannelOutcome[] }
+  | { kind: 'skipped'; occurrence: OccurrenceRef; decidedAt: string; reason: string; channels: ChannelOutcome[] }
+  | { kind: 'missed'; occurrence: OccurrenceRef; decidedAt: string; lateByMs: number; count: number };
+
+/** State carried across continue-as-new (and the whole state an operator can query). */
+export interface CarriedState {
+  status: 'active' | 'paused';
+  /** The last occurrence that was handled (its nominal instant): planning resumes strictly after it. */
+  afterEpochMs?: number;
+  /** For follow-user reminders: the user's current zone, updated by `preferencesChangedSignal`. */
+  userTimeZone?: string;
+  snooze?: { recurrenceId: string; untilEpochMs: number };
+  skipNext: boolean;
+  decisions: OccurrenceDecision[];
+  /** Bumped by every edit; a plan made for an older generation is thrown away. */
+  generation: number;
+}
 
 export interface ReminderWorkflowInput {
   tenantId: string;
   userId: string;
   reminderId: string;
-  recurrence: RecurrenceInput;
-  content: { title: string; body: string };
-  channels: Channel[];
-  /** An occurrence found later than this after its instant (workers were down) is recorded as missed. */
+  definition: ReminderDefinition;
+  /** A late occurrence is still delivered within this window after its instant, else recorded missed. */
   catchUpWindowMs?: number;
-  /** State carried across continue-as-new; absent on the first run. */
-  carried?: { afterEpochMs?: number; decisions: OccurrenceDecision[] };
+  /** Absent on the first run. */
+  carried?: CarriedState;
 }
 
 export interface ReminderState {
   status: ReminderStatus;
-  next?: { utc: string; local: string };
+  generation: number;
+  definition: ReminderDefinition;
+  userTimeZone?: string;
+  next?: { utc: string; local: string; dueAt: string };
+  snoozedUntil?: string;
   decisions: OccurrenceDecision[];
 }
 
-export const cancelReminderSignal = defineSignal('cancelReminder');
+export interface EditReminderPatch {
+  recurrence?: RecurrenceInput;
+  zoneMode?: ZoneMode;
+  content?: ReminderContent;
+  channels?: Channel[];
+  category?: string;
+  policy?: Record<string, unknown>;
+}
+
+// Messages, typed; clients import these objects and never spell the names.
+export const editReminderUpdate = defineUpdate<ReminderState, [EditReminderPatch]>('editReminder');
+export const pauseReminderUpdate = defineUpdate<ReminderState>('pauseReminder');
+export const resumeReminderUpdate = defineUpdate<ReminderState>('resumeReminder');
+export const snoozeOccurrenceUpdate = defineUpdate<ReminderState, [{ untilEpochMs: number }]>('snoozeOccurrence');
+export const skipNextOccurrenceUpdate = defineUpdate<ReminderState>('skipNextOccurrence');
+export const cancelReminderUpdate = defineUpdate<ReminderState>('cancelReminder');
+/** Fan-out from a preference change of the user: recompute pending occurrences at once. */
+export const preferencesChangedSignal = defineSignal<[{ timeZone?: string }]>('preferencesChanged');
 export const reminderStateQuery = defineQuery<ReminderState>('reminderState');
+export const upcomingQuery = defineQuery<{ utc: string; local: string }[], [number]>('upcoming');
+export const decisionsQuery = defineQuery<OccurrenceDecision[], [number]>('decisions');
 
 const DEFAULT_CATCH_UP_WINDOW_MS = 15 * 60_000;
 const DECISIONS_KEPT = 50;
+const UPCOMING_PLANNED = 10;
+const MAX_SNOOZE_MS = 7 * 24 * 3_600_000;
 /** Continue-as-new at least this often even if the server has not suggested it yet. */
-const OCCURRENCES_PER_RUN = 500;
+const OCCURRENCES_PER_RUN = 200;
 
-const { deliver } = proxyActivities<ReminderActivities>({
+const { deliver, decideOccurrence, recordDecision } = proxyActivities<ReminderActivities>({
   startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',
@@ -79,113 +135,344 @@ const { deliver } = proxyActivities<ReminderActivities>({
   },
 });
 
-const { upcomingOccurrences } = proxyLocalActivities<ReminderActivities>({
+const { planOccurrences } = proxyLocalActivities<ReminderActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['recurrence_invalid'] },
 });
-
-function refOf(reminderId: string, occurrence: Occurrence): OccurrenceRef {
-  // Zone-pinned reminders: the occurrence's identity is its instant (DESIGN.md, "Idempotency").
-  return { reminderId, recurrenceId: occurrence.utc, scheduledFor: occurrence.utc };
-}
 
 function iso(epochMs: number): string {
   return new Date(epochMs).toISOString();
 }
 
+function assertValidPatch(patch: EditReminderPatch): void {
+  if (patch.content) {
+    const title = patch.content.title;
+    if (typeof title !== 'string' || title.length < 1 || title.length > 200) {
+      throw new TypeError('content.title must be 1 to 200 characters');
+    }
+    if (typeof patch.content.body !== 'string' || patch.content.body.length > 10_000) {
+      throw new TypeError('content.body must be at most 10000 characters');
+    }
+  }
+  if (patch.channels) {
+    if (patch.channels.length === 0) throw new TypeError('channels must not be empty');
+    for (const channel of patch.channels) {
+      if (!CHANNELS.includes(channel)) throw new TypeError(`channels: unknown channel ${String(channel)}`);
+    }
+  }
+  if (patch.recurrence) {
+    const { dtstart, tzid } = patch.recurrence;
+    if (typeof dtstart !== 'string' || typeof tzid !== 'string' || !dtstart || !tzid) {
+      throw new TypeError('recurrence needs dtstart and tzid');
+    }
+  }
+  if (patch.zoneMode && patch.zoneMode !== 'pinned' && patch.zoneMode !== 'follow-user') {
+    throw new TypeError('zoneMode must be pinned or follow-user');
+  }
+  if (patch.category !== undefined && (typeof patch.category !== 'string' || patch.category.length === 0)) {
+    throw new TypeError('category must be a non-empty string');
+  }
+}
+
 export async function reminderWorkflow(input: ReminderWorkflowInput): Promise<ReminderState> {
+  const { tenantId, userId, reminderId } = input;
   const catchUpWindowMs = input.catchUpWindowMs ?? DEFAULT_CATCH_UP_WINDOW_MS;
-  let afterEpochMs = input.carried?.afterEpochMs;
-  const state: ReminderState = { status: 'active', decisions: [...(input.carried?.decisions ?? [])] };
-  let cancelled = false;
+  let definition = input.definition;
+  const carried: CarriedState = input.carried ?? { status: 'active', skipNext: false, decisions: [], generation: 0 };
+  let status: ReminderStatus = carried.status;
+  // A new reminder starts at its creation: earlier occurrences of its rule were never due.
+  let afterEpochMs = input.carried ? carried.afterEpochMs : workflowInfo().startTime.getTime() - 1;
+  let userTimeZone = carried.userTimeZone;
+  let snooze = carried.snooze;
+  let skipNext = carried.skipNext;
+  let generation = carried.generation;
+  const decisions = [...carried.decisions];
+  let upcoming: Occurrence[] = [];
+  let due: { occurrence: Occurrence; dueAt: number } | undefined;
 
-  setHandler(cancelReminderSignal, () => {
-    cancelled = true;
+  const state = (): ReminderState => ({
+    status,
+    generation,
+    definition,
+    ...(userTimeZone ? { userTimeZone } : {}),
+    ...(due ? { next: { utc: due.occurrence.utc, local: due.occurrence.local, dueAt: iso(due.dueAt) } } : {}),
+    ...(snooze ? { snoozedUntil: iso(snooze.untilEpochMs) } : {}),
+    decisions,
   });
-  setHandler(reminderStateQuery, () => state);
-
-  const record = (decision: OccurrenceDecision) => {
-    state.decisions.push(decision);
-    if (state.decisions.length > DECISIONS_KEPT) state.decisions.splice(0, state.decisions.length - DECISIONS_KEPT);
+  const isTerminal = () => status === 'completed' || status === 'cancelled';
+  const assertActive = () => {
+    if (status !== 'active') throw new TypeError(`reminder is ${status}`);
   };
 
-  for (let handled = 0; ; handled++) {
-    const [next] = await upcomingOccurrences({
-      recurrence: input.recurrence,
-      ...(afterEpochMs !== undefined ? { afterEpochMs } : {}),
-      count: 1,
-    });
-    if (!next) {
-      state.status = 'completed';
-      state.next = undefined;
-      break;
-    }
-    state.next = { utc: next.utc, local: next.local };
+  // ---- message handlers -------------------------------------------------------------------------
+  setHandler(
+    editReminderUpdate,
+    (patch) => {
+      definition = { ...definition, ...patch };
+      if (patch.recurrence) {
+        // A new rule applies from now on: its past occurrences are neither sent nor "missed".
+        afterEpochMs = Math.max(afterEpochMs ?? 0, Date.now());
+        snooze = undefined;
+      }
+      generation++;
+      upsertMemo({ title: definition.content.title });
+      return state();
+    },
+    {
+      validator: (patch) => {
+        if (isTerminal()) throw new TypeError(`reminder is ${status}`);
+        assertValidPatch(patch);
+      },
+    },
+  );
+  setHandler(
+    pauseReminderUpdate,
+    () => {
+      status = 'paused';
+      generation++;
+      return state();
+    },
+    { validator: assertActive },
+  );
+  setHandler(
+    resumeReminderUpdate,
+    () => {
+      status = 'active';
+      // Occurrences that fell inside the pause are not sent afterwards (the user paused them).
+      afterEpochMs = Math.max(afterEpochMs ?? 0, Date.now());
+      generation++;
+      return state();
+    },
+    {
+      validator: () => {
+        if (status !== 'paused') throw new TypeError(`reminder is ${status}, not paused`);
+      },
+    },
+  );
+  setHandler(
+    snoozeOccurrenceUpdate,
+    ({ untilEpochMs }) => {
+      const target = due?.occurrence ?? upcoming[0];
+      if (target) snooze = { recurrenceId: refOf(target).recurrenceId, untilEpochMs };
+      generation++;
+      return state();
+    },
+    {
+      validator: ({ untilEpochMs }) => {
+        assertActive();
+        if (!Number.isFinite(untilEpochMs) || untilEpochMs <= Date.now()) throw new TypeError('untilEpochMs must be in the future');
+        if (untilEpochMs - Date.now() > MAX_SNOOZE_MS) throw new TypeError('a snooze lasts at most 7 days');
+        if (!due && upcoming.length === 0) throw new TypeError('there is no pending occurrence to snooze');
+      },
+    },
+  );
+  setHandler(
+    skipNextOccurrenceUpdate,
+    () => {
+      skipNext = true;
+      generation++;
+      return state();
+    },
+    { validator: assertActive },
+  );
+  setHandler(
+    cancelReminderUpdate,
+    () => {
+      status = 'cancelled';
+      generation++;
+      return state();
+    },
+    {
+      validator: () => {
+        if (isTerminal()) throw new TypeError(`reminder is already ${status}`);
+      },
+    },
+  );
+  setHandler(preferencesChangedSignal, ({ timeZone }) => {
+    if (timeZone) userTimeZone = timeZone;
+    generation++;
+  });
+  setHandler(reminderStateQuery, state);
+  setHandler(upcomingQuery, (n) => upcoming.slice(0, Math.max(0, n)).map(({ utc, local }) => ({ utc, local })));
+  setHandler(decisionsQuery, (n) => decisions.slice(-Math.max(0, n)));
+
+  // ---- helpers ----------------------------------------------------------------------------------
+  const effectiveRecurrence = (): RecurrenceInput =>
+    definition.zoneMode === 'follow-user' && userTimeZone
+      ? { ...definition.recurrence, tzid: userTimeZone }
+      : definition.recurrence;
+
+  const refOf = (o: Occurrence): OccurrenceRef => ({
+    reminderId,
+    recurrenceId: definition.zoneMode === 'follow-user' ? o.wall : o.utc,
+    scheduledFor: o.utc,
+  });
+
+  const record = async (decision: OccurrenceDecision) => {
+    decisions.push(decision);
+    if (decisions.length > DECISIONS_KEPT) decisions.splice(0, decisions.length - DECISIONS_KEPT);
+    setCurrentDetails(`last decision: ${decision.kind} for ${decision.occurrence.scheduledFor}`);
+    await recordDecision({ tenantId, userId, decision });
+  };
+
+  const publish = () => {
     upsertSearchAttributes([
-      { key: StatusKey, value: 'active' },
-      { key: NextOccurrenceKey, value: new Date(next.epochMs) },
+      { key: StatusKey, value: status },
+      { key: NextOccurrenceKey, value: due && status === 'active' ? new Date(due.dueAt) : null },
     ]);
+  };
 
-    const waitMs = next.epochMs - Date.now();
-    if (waitMs > 0) {
-      await condition(() => cancelled, waitMs, { summary: `next occurrence ${next.local}` });
-    }
-    if (cancelled) {
-      state.status = 'cancelled';
-      state.next = undefined;
-      break;
-    }
+  /** Sleeps until `epochMs` or until something changes; true when woken by a change. */
+  const sleepUntil = async (epochMs: number, gen: number, summary: string): Promise<boolean> => {
+    const interrupted = () => generation !== gen || status !== 'active';
+    const waitMs = epochMs - Date.now();
+    if (waitMs > 0) await condition(interrupted, waitMs, { summary });
+    return interrupted();
+  };
 
-    const occurrence = refOf(input.reminderId, next);
-    const lateByMs = Date.now() - next.epochMs;
-    if (lateByMs > catchUpWindowMs) {
-      record({ kind: 'missed', occurrence, decidedAt: iso(Date.now()), lateByMs });
-      // Skip the rest of the outage in one step: missed occurrences never turn into a burst.
-      afterEpochMs = Math.max(next.epochMs, Date.now() - catchUpWindowMs);
-      continue;
-    }
-
-    const channels: ChannelOutcome[] = [];
-    for (const channel of input.channels) {
-      try {
-        const receipt = await deliver({
-          tenantId: input.tenantId,
-          userId: input.userId,
-          occurrence,
-          channel,
-          content: input.content,
-        });
-        channels.push({
-          channel,
-          outcome: 'sent',
-          idempotencyKey: receipt.idempotencyKey,
-          providerMessageId: receipt.providerMessageId,
-        });
-      } catch (error) {
-        // A permanent failure ends this delivery, never the series.
-        const cause = error instanceof Error && error.cause instanceof ApplicationFailure ? error.cause : undefined;
-        log.warn('delivery failed', { channel, errorType: cause?.type });
-        channels.push({
-          channel,
-          outcome: 'failed',
-          errorType: cause?.type ?? 'unknown',
-          message: cause?.message ?? String(error),
-        });
+  /**
+   * Decides and delivers one due occurrence. Deferred channels wait (interruptibly) and are decided
+   * again at the new time, with the user's preferences as they are then.
+   */
+  const handleOccurrence = async (occurrence: Occurrence, gen: number): Promise<'done' | 'interrupted'> => {
+    const ref = refOf(occurrence);
+    const outcomes: ChannelOutcome[] = [];
+    let pending: Channel[] = definition.channels;
+    let deferredFrom: number | undefined;
+    for (;;) {
+      const verdicts: ChannelVerdict[] = await decideOccurrence.executeWithOptions(
+        { startToCloseTimeout: '30 seconds', summary: `decide ${occurrence.local}` },
+        [
+          {
+            tenantId,
+            userId,
+            occurrence: ref,
+            category: definition.category,
+            channels: pending,
+            ...(definition.policy ? { policy: definition.policy } : {}),
+            nowEpochMs: Date.now(),
+            ...(deferredFrom !== undefined ? { deferredSinceEpochMs: deferredFrom } : {}),
+            ...(upcoming[1] ? { followingEpochMs: upcoming[1].epochMs } : {}),
+          },
+        ],
+      );
+      for (const verdict of verdicts) {
+        if (verdict.action === 'skip') outcomes.push({ channel: verdict.channel, outcome: 'skipped', reason: verdict.reason, explanation: verdict.explanation });
+      }
+      for (const verdict of verdicts) {
+        if (verdict.action !== 'send') continue;
+        try {
+          const receipt = await deliver.executeWithOptions(
+            { startToCloseTimeout: '1 minute', summary: `${verdict.channel} for ${occurrence.local}` },
+            [{ tenantId, userId, occurrence: ref, channel: verdict.channel, content: definition.content }],
+          );
+          outcomes.push({ channel: verdict.channel, outcome: 'sent', idempotencyKey: receipt.idempotencyKey, providerMessageId: receipt.providerMessageId });
+        } catch (error) {
+          // A permanent failure ends this delivery, never the series.
+          outcomes.push(channelOutcome.failed(verdict.channel, error));
+        }
+      }
+      const deferred = verdicts.filter((v) => v.action === 'defer');
+      if (deferred.length === 0) break;
+      const until = Math.min(...deferred.map((v) => v.untilEpochMs));
+      deferredFrom ??= Date.now();
+      pending = deferred.map((v) => v.channel);
+      due = { occurrence, dueAt: until };
+      publish();
+      setCurrentDetails(`${occurrence.local}: ${deferred[0]?.explanation ?? 'deferred'}`);
+      if (await sleepUntil(until, gen, `deferred: ${deferred[0]?.explanation ?? ''}`)) {
+        // Edited, paused or cancelled while deferred: what was already sent stays recorded.
+        if (outcomes.length > 0) {
+          await record({ kind: 'delivered', occurrence: ref, decidedAt: iso(Date.now()), channels: outcomes });
+        }
+        return 'interrupted';
       }
     }
-    record({ kind: 'delivered', occurrence, decidedAt: iso(Date.now()), channels });
-    afterEpochMs = next.epochMs;
+    const sent = outcomes.some((o) => o.outcome === 'sent' || o.outcome === 'failed');
+    await record(
+      sent
+        ? { kind: 'delivered', occurrence: ref, decidedAt: iso(Date.now()), channels: outcomes, ...(deferredFrom !== undefined ? { deferredFrom: iso(occurrence.epochMs) } : {}) }
+        : {
+            kind: 'skipped',
+            occurrence: ref,
+            decidedAt: iso(Date.now()),
+            reason: outcomes.map((o) => (o.outcome === 'skipped' ? o.reason : o.outcome)).join(', ') || 'no_channel',
+            channels: outcomes,
+          },
+    );
+    return 'done';
+  };
 
-    if (workflowInfo().continueAsNewSuggested || handled + 1 >= OCCURRENCES_PER_RUN) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof reminderWorkflow>({
-        ...input,
-        carried: { ...(afterEpochMs !== undefined ? { afterEpochMs } : {}), decisions: state.decisions },
+  // ---- main loop --------------------------------------------------------------------------------
+  for (let handled = 0; !isTerminal(); ) {
+    if (status === 'paused') {
+      due = undefined;
+      publish();
+      await condition(() => status !== 'paused');
+      continue;
+    }
+    const gen = generation;
+    const plan = await planOccurrences({
+      recurrence: effectiveRecurrence(),
+      ...(afterEpochMs !== undefined ? { afterEpochMs } : {}),
+      notBeforeEpochMs: Date.now() - catchUpWindowMs,
+      count: UPCOMING_PLANNED,
+    });
+    if (generation !== gen) continue; // edited while planning: plan again
+    if (plan.missed.last) {
+      // Workers were down past the catch-up window: one record for the whole gap, never a burst.
+      await record({
+        kind: 'missed',
+        occurrence: refOf(plan.missed.last),
+        decidedAt: iso(Date.now()),
+        lateByMs: Date.now() - plan.missed.last.epochMs,
+        count: plan.missed.count,
       });
+      afterEpochMs = plan.missed.last.epochMs;
+    }
+    upcoming = plan.upcoming;
+    const next = upcoming[0];
+    if (!next) {
+      status = 'completed';
+      due = undefined;
+      break;
+    }
+    const ref = refOf(next);
+    if (skipNext) {
+      skipNext = false;
+      await record({ kind: 'skipped', occurrence: ref, decidedAt: iso(Date.now()), reason: 'skipped_by_user', channels: [] });
+      afterEpochMs = next.epochMs;
+      continue;
+    }
+    const snoozed = snooze?.recurrenceId === ref.recurrenceId ? snooze.untilEpochMs : undefined;
+    due = { occurrence: next, dueAt: snoozed ?? next.epochMs };
+    publish();
+    if (await sleepUntil(due.dueAt, gen, `next occurrence ${next.local}${snoozed ? ' (snoozed)' : ''}`)) continue;
+
+    if (snoozed === undefined && Date.now() - next.epochMs > catchUpWindowMs) continue; // planned again → missed
+    if ((await handleOccurrence(next, gen)) === 'interrupted') continue;
+    afterEpochMs = next.epochMs;
+    snooze = undefined;
+    due = undefined;
+    handled++;
+
+    if (workflowInfo().continueAsNewSuggested || handled >= OCCURRENCES_PER_RUN) {
+      await condition(allHandlersFinished);
+      const carry: CarriedState = {
+        status: (status as ReminderStatus) === 'paused' ? 'paused' : 'active',
+        ...(afterEpochMs !== undefined ? { afterEpochMs } : {}),
+        ...(userTimeZone ? { userTimeZone } : {}),
+        ...(snooze ? { snooze } : {}),
+        skipNext,
+        decisions,
+        generation,
+      };
+      if (!isTerminal()) await continueAsNew<typeof reminderWorkflow>({ ...input, definition, carried: carry });
     }
   }
 
-  upsertSearchAttributes([{ key: StatusKey, value: state.status }, { key: NextOccurrenceKey, value: null }]);
+  due = undefined;
+  publish();
   await condition(allHandlersFinished);
-  return state;
+  return state();
 }

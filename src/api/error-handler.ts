@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { RecurrenceError } from '../domain/recurrence/index.js';
-import { InvalidInputError, NotFoundError } from '../domain/errors.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { ApiError, ProblemType, type Problem } from './problem.js';
 
 function toProblem(error: Error): Problem {
@@ -17,6 +17,9 @@ function toProblem(error: Error): Problem {
   }
   if (error instanceof NotFoundError) {
     return { type: ProblemType.NotFound, title: `No such ${error.resource}`, status: 404 };
+  }
+  if (error instanceof ConflictError) {
+    return { type: ProblemType.Conflict, title: 'The reminder cannot do that now', status: 409, detail: error.reason };
   }
   if (error instanceof RecurrenceError) {
     return {

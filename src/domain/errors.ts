@@ -58,3 +58,12 @@ export class NotFoundError extends Error {
     this.name = 'NotFoundError';
   }
 }
+
+/** The request conflicts with the resource's current state (e.g. pausing a cancelled reminder). */
+export class ConflictError extends Error {
+  readonly type = 'conflict';
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'ConflictError';
+  }
+}

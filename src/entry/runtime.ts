@@ -43,7 +43,7 @@ export async function startWorker(
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: createActivities({ senders: { email }, contacts: persistence }),
+    activities: createActivities({ senders: { email }, contacts: persistence, decisions: persistence }),
   });
   const done = worker.run();
   return {

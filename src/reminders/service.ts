@@ -1,22 +1,42 @@
 /**
- * Reminder use cases: validate, persist the definition, start (or find) the reminder's workflow.
- * Temporal holds the running state; the database holds the definition and contact points.
+ * Reminder use cases: validate, persist the definition, start the reminder's workflow, and drive
+ * its lifecycle through the workflow's typed Updates. Temporal holds the running state; the
+ * database holds the definition, contact points and decisions.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowIdConflictPolicy, type WorkflowClient } from '@temporalio/client';
+import {
+  WorkflowIdConflictPolicy,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowClient,
+} from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { compileRecurrence, parseICal, type RecurrenceInput } from '../domain/recurrence/index.js';
 import type { Channel } from '../domain/delivery.js';
 import { ReminderId, type TenantId, UserId } from '../domain/ids.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors.js';
 import {
+  cancelReminderUpdate,
+  decisionsQuery,
+  editReminderUpdate,
+  pauseReminderUpdate,
   REMINDER_WORKFLOW_TYPE,
-  reminderWorkflowId,
   reminderStateQuery,
+  reminderWorkflowId,
+  resumeReminderUpdate,
+  skipNextOccurrenceUpdate,
+  snoozeOccurrenceUpdate,
+  type EditReminderPatch,
+  type OccurrenceDecision,
+  type ReminderDefinition,
+  type ReminderState,
+  type ReminderStatus,
   type reminderWorkflow,
-  type ReminderWorkflowInput,
+  type ZoneMode,
 } from '../../workflows/reminder.js';
 import { ReminderIdKey, StatusKey, TenantIdKey, UserIdKey } from '../../workflows/search-attributes.js';
-import { InvalidInputError, NotFoundError } from '../domain/errors.js';
+
+export const DEFAULT_CATEGORY = 'reminders';
 
 export interface CreateReminderInput {
   userId: string;
@@ -24,11 +44,11 @@ export interface CreateReminderInput {
   title: string;
   body: string;
   channels?: Channel[];
+  category?: string;
+  zoneMode?: ZoneMode;
   recurrence?: RecurrenceInput;
   ical?: string;
 }
-
-export type ReminderStatus = 'active' | 'completed' | 'cancelled';
 
 export interface ReminderView {
   id: string;
@@ -38,6 +58,7 @@ export interface ReminderView {
   description: string;
   recurrence: RecurrenceInput;
   channels: Channel[];
+  category: string;
   upcoming: { utc: string; local: string }[];
   workflowId: string;
   createdAt: string;
@@ -47,17 +68,16 @@ export interface StoredReminder {
   tenantId: TenantId;
   userId: UserId;
   id: ReminderId;
-  title: string;
-  body: string;
-  channels: Channel[];
-  recurrence: RecurrenceInput;
+  definition: ReminderDefinition;
+  status: ReminderStatus;
   createdAt: string;
 }
 
-/** Port: the persistence the reminder use cases need (implemented by src/storage). */
+/** Port: the persistence the reminder use cases need (implemented in src/reminders/persistence.ts). */
 export interface ReminderPersistence {
   saveEmailContact(tenantId: TenantId, userId: UserId, email: string): Promise<void>;
   insertReminder(reminder: StoredReminder): Promise<void>;
+  updateReminder(reminder: Pick<StoredReminder, 'tenantId' | 'id' | 'definition' | 'status'>): Promise<void>;
   findReminder(tenantId: TenantId, reminderId: ReminderId): Promise<StoredReminder | undefined>;
 }
 
@@ -65,59 +85,110 @@ export interface ReminderServiceDeps {
   workflows: WorkflowClient;
   taskQueue: string;
   persistence: ReminderPersistence;
+  /** Passed to every new reminder workflow; see ReminderWorkflowInput.catchUpWindowMs. */
+  catchUpWindowMs?: number;
 }
 
 const UPCOMING_SHOWN = 5;
 
-export function createReminderService({ workflows, taskQueue, persistence }: ReminderServiceDeps) {
-  function view(reminder: StoredReminder, status: ReminderStatus): ReminderView {
-    const recurrence = compileRecurrence(reminder.recurrence);
+/** Validates a recurrence (throws RecurrenceError naming the part) and returns its description. */
+function checkRecurrence(recurrence: RecurrenceInput): string {
+  return compileRecurrence(recurrence).describe();
+}
+
+export function createReminderService({ workflows, taskQueue, persistence, catchUpWindowMs }: ReminderServiceDeps) {
+  function view(reminder: StoredReminder, state?: ReminderState): ReminderView {
+    const definition = state?.definition ?? reminder.definition;
+    const recurrence = compileRecurrence(
+      definition.zoneMode === 'follow-user' && state?.userTimeZone
+        ? { ...definition.recurrence, tzid: state.userTimeZone }
+        : definition.recurrence,
+    );
+    const status = state?.status ?? reminder.status;
     return {
       id: reminder.id,
       userId: reminder.userId,
       status,
-      title: reminder.title,
+      title: definition.content.title,
       description: recurrence.describe(),
-      recurrence: reminder.recurrence,
-      channels: reminder.channels,
-      upcoming: recurrence.take(UPCOMING_SHOWN, Date.now()).map(({ utc, local }) => ({ utc, local })),
+      recurrence: definition.recurrence,
+      channels: definition.channels,
+      category: definition.category,
+      upcoming:
+        status === 'active' || status === 'paused'
+          ? recurrence.take(UPCOMING_SHOWN, Date.now()).map(({ utc, local }) => ({ utc, local }))
+          : [],
       workflowId: reminderWorkflowId(reminder.tenantId, reminder.userId, reminder.id),
       createdAt: reminder.createdAt,
     };
   }
 
+  async function load(tenantId: TenantId, reminderId: ReminderId): Promise<StoredReminder> {
+    const reminder = await persistence.findReminder(tenantId, reminderId);
+    if (!reminder) throw new NotFoundError('reminder');
+    return reminder;
+  }
+
+  const handleOf = (r: StoredReminder) => workflows.getHandle<typeof reminderWorkflow>(reminderWorkflowId(r.tenantId, r.userId, r.id));
+
+  /** Runs one lifecycle Update; a rejected Update (validator) becomes a ConflictError with its reason. */
+  async function act(
+    tenantId: TenantId,
+    reminderId: ReminderId,
+    run: (handle: ReturnType<typeof handleOf>) => Promise<ReminderState>,
+  ): Promise<ReminderView> {
+    const reminder = await load(tenantId, reminderId);
+    let state: ReminderState;
+    try {
+      state = await run(handleOf(reminder));
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) {
+        throw new ConflictError(error.cause instanceof Error ? error.cause.message : 'the reminder refused the change');
+      }
+      if (error instanceof WorkflowNotFoundError) throw new ConflictError(`the reminder has ended`);
+      throw error;
+    }
+    const updated = { ...reminder, definition: state.definition, status: state.status };
+    await persistence.updateReminder(updated);
+    return view(updated, state);
+  }
+
   return {
-    async create(tenantId: TenantId, body: CreateReminderInput): Promise<ReminderView> {
-      if ((body.recurrence === undefined) === (body.ical === undefined)) {
+    async create(tenantId: TenantId, input: CreateReminderInput): Promise<ReminderView> {
+      if ((input.recurrence === undefined) === (input.ical === undefined)) {
         throw new InvalidInputError('recurrence', 'give exactly one of `recurrence` or `ical`');
       }
-      const recurrenceInput = body.recurrence ?? parseICal(body.ical ?? '');
-      const recurrence = compileRecurrence(recurrenceInput); // throws RecurrenceError naming the part
+      const recurrence = input.recurrence ?? parseICal(input.ical ?? '');
+      const description = checkRecurrence(recurrence);
       const reminder: StoredReminder = {
         tenantId,
-        userId: UserId(body.userId),
+        userId: UserId(input.userId),
         id: ReminderId(`rem_${randomUUID().replaceAll('-', '')}`),
-        title: body.title,
-        body: body.body,
-        channels: body.channels ?? ['email'],
-        recurrence: recurrenceInput,
+        definition: {
+          recurrence,
+          zoneMode: input.zoneMode ?? 'pinned',
+          content: { title: input.title, body: input.body },
+          channels: input.channels ?? ['email'],
+          category: input.category ?? DEFAULT_CATEGORY,
+        },
+        status: 'active',
         createdAt: new Date().toISOString(),
       };
-      await persistence.saveEmailContact(tenantId, reminder.userId, body.email);
+      await persistence.saveEmailContact(tenantId, reminder.userId, input.email);
       await persistence.insertReminder(reminder);
 
-      const input: ReminderWorkflowInput = {
-        tenantId,
-        userId: reminder.userId,
-        reminderId: reminder.id,
-        recurrence: recurrenceInput,
-        content: { title: reminder.title, body: reminder.body },
-        channels: reminder.channels,
-      };
       await workflows.start<typeof reminderWorkflow>(REMINDER_WORKFLOW_TYPE, {
         taskQueue,
         workflowId: reminderWorkflowId(tenantId, reminder.userId, reminder.id),
-        args: [input],
+        args: [
+          {
+            tenantId,
+            userId: reminder.userId,
+            reminderId: reminder.id,
+            definition: reminder.definition,
+            ...(catchUpWindowMs !== undefined ? { catchUpWindowMs } : {}),
+          },
+        ],
         // Starting the same reminder twice finds the running workflow instead of a second one.
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
         typedSearchAttributes: new TypedSearchAttributes([
@@ -126,19 +197,38 @@ export function createReminderService({ workflows, taskQueue, persistence }: Rem
           { key: ReminderIdKey, value: reminder.id },
           { key: StatusKey, value: 'active' },
         ]),
-        memo: { description: recurrence.describe(), title: reminder.title },
-        staticSummary: `${reminder.title} — ${recurrence.describe()}`,
+        // Ids and descriptions only: never a contact point.
+        memo: { title: input.title, description },
+        staticSummary: `${input.title} — ${description}`,
       });
-      return view(reminder, 'active');
+      return view(reminder);
     },
 
     async get(tenantId: TenantId, reminderId: ReminderId): Promise<ReminderView> {
-      const reminder = await persistence.findReminder(tenantId, reminderId);
-      if (!reminder) throw new NotFoundError('reminder');
-      const handle = workflows.getHandle(reminderWorkflowId(tenantId, reminder.userId, reminder.id));
-      const state = await handle.query(reminderStateQuery);
-      return view(reminder, state.status);
+      const reminder = await load(tenantId, reminderId);
+      const state = await handleOf(reminder).query(reminderStateQuery);
+      return view(reminder, state);
     },
+
+    async decisions(tenantId: TenantId, reminderId: ReminderId, limit: number): Promise<OccurrenceDecision[]> {
+      const reminder = await load(tenantId, reminderId);
+      return handleOf(reminder).query(decisionsQuery, limit);
+    },
+
+    edit(tenantId: TenantId, reminderId: ReminderId, patch: EditReminderPatch): Promise<ReminderView> {
+      if (patch.recurrence) checkRecurrence(patch.recurrence); // the workflow cannot read tz data
+      return act(tenantId, reminderId, (h) => h.executeUpdate(editReminderUpdate, { args: [patch] }));
+    },
+    pause: (tenantId: TenantId, reminderId: ReminderId) =>
+      act(tenantId, reminderId, (h) => h.executeUpdate(pauseReminderUpdate)),
+    resume: (tenantId: TenantId, reminderId: ReminderId) =>
+      act(tenantId, reminderId, (h) => h.executeUpdate(resumeReminderUpdate)),
+    skipNext: (tenantId: TenantId, reminderId: ReminderId) =>
+      act(tenantId, reminderId, (h) => h.executeUpdate(skipNextOccurrenceUpdate)),
+    cancel: (tenantId: TenantId, reminderId: ReminderId) =>
+      act(tenantId, reminderId, (h) => h.executeUpdate(cancelReminderUpdate)),
+    snooze: (tenantId: TenantId, reminderId: ReminderId, until: Date) =>
+      act(tenantId, reminderId, (h) => h.executeUpdate(snoozeOccurrenceUpdate, { args: [{ untilEpochMs: until.getTime() }] })),
   };
 }
 

@@ -43,7 +43,7 @@ beforeAll(async () => {
     namespace: 'default',
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: createActivities({ senders: { email }, contacts: persistence }),
+    activities: createActivities({ senders: { email }, contacts: persistence, decisions: persistence }),
   });
   running = worker.run();
   connection = await Connection.connect({ address: inject('temporalAddress') });

@@ -36,6 +36,7 @@ beforeAll(async () => {
     activities: createActivities({
       senders: { email: createSmtpEmailSender({ url: smtp.url, from: 'chime@test.localhost' }) },
       contacts: persistence,
+      decisions: persistence,
     }),
   });
 });

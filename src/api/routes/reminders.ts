@@ -2,23 +2,27 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ReminderId, type TenantId } from '../../domain/ids.js';
 import type { ReminderService } from '../../reminders/service.js';
 import { ProblemSchema } from '../problem.js';
-import { CreateReminderBody, ReminderParams, ReminderView } from '../schemas/reminders.js';
+import {
+  CreateReminderBody,
+  DecisionList,
+  DecisionsQuery,
+  EditReminderBody,
+  ReminderParams,
+  ReminderView,
+  SnoozeBody,
+} from '../schemas/reminders.js';
 
 export interface ReminderRoutesOptions {
   reminders: ReminderService;
   tenantId: TenantId;
 }
 
+const problems = { 400: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema };
+
 export const reminderRoutes: FastifyPluginAsyncTypebox<ReminderRoutesOptions> = async (app, { reminders, tenantId }) => {
   app.post(
     '/v1/reminders',
-    {
-      schema: {
-        summary: 'Create a reminder',
-        body: CreateReminderBody,
-        response: { 201: ReminderView, 400: ProblemSchema },
-      },
-    },
+    { schema: { summary: 'Create a reminder', body: CreateReminderBody, response: { 201: ReminderView, ...problems } } },
     async (request, reply) => {
       const created = await reminders.create(tenantId, request.body);
       return reply.status(201).header('location', `/v1/reminders/${created.id}`).send(created);
@@ -27,7 +31,62 @@ export const reminderRoutes: FastifyPluginAsyncTypebox<ReminderRoutesOptions> = 
 
   app.get(
     '/v1/reminders/:reminderId',
-    { schema: { summary: 'Get a reminder', params: ReminderParams, response: { 200: ReminderView, 404: ProblemSchema } } },
+    { schema: { summary: 'Get a reminder', params: ReminderParams, response: { 200: ReminderView, ...problems } } },
     async (request) => reminders.get(tenantId, ReminderId(request.params.reminderId)),
+  );
+
+  app.patch(
+    '/v1/reminders/:reminderId',
+    {
+      schema: {
+        summary: 'Edit the rule, content, channels or category; pending occurrences are recomputed',
+        params: ReminderParams,
+        body: EditReminderBody,
+        response: { 200: ReminderView, ...problems },
+      },
+    },
+    async (request) => reminders.edit(tenantId, ReminderId(request.params.reminderId), request.body),
+  );
+
+  app.get(
+    '/v1/reminders/:reminderId/decisions',
+    {
+      schema: {
+        summary: 'The latest send-time decisions, oldest first',
+        params: ReminderParams,
+        querystring: DecisionsQuery,
+        response: { 200: DecisionList, ...problems },
+      },
+    },
+    async (request) => ({
+      data: await reminders.decisions(tenantId, ReminderId(request.params.reminderId), request.query.limit ?? 20),
+    }),
+  );
+
+  const actions = {
+    pause: reminders.pause,
+    resume: reminders.resume,
+    cancel: reminders.cancel,
+    'skip-next': reminders.skipNext,
+  } as const;
+  for (const [action, run] of Object.entries(actions)) {
+    app.post(
+      `/v1/reminders/:reminderId/${action}`,
+      { schema: { summary: `${action} the reminder`, params: ReminderParams, response: { 200: ReminderView, ...problems } } },
+      async (request) => run(tenantId, ReminderId(request.params.reminderId)),
+    );
+  }
+
+  app.post(
+    '/v1/reminders/:reminderId/snooze',
+    {
+      schema: {
+        summary: 'Send the pending occurrence later',
+        params: ReminderParams,
+        body: SnoozeBody,
+        response: { 200: ReminderView, ...problems },
+      },
+    },
+    async (request) => reminders.snooze(tenantId, ReminderId(request.params.reminderId), new Date(request.body.until)),
   );
 };

@@ -7,6 +7,15 @@ import { ID_PATTERN } from '../../domain/ids.js';
 import { CHANNELS } from '../../domain/delivery.js';
 
 const Id = Type.String({ pattern: ID_PATTERN, maxLength: 128 });
+const Category = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', description: 'Tenant-defined category, e.g. reminders, digest' });
+const ZoneMode = Type.Union([Type.Literal('pinned'), Type.Literal('follow-user')], {
+  description: "pinned: the rule's own tzid; follow-user: the user's current zone (09:00 stays 09:00 local when they move)",
+});
+const Channels = Type.Array(Type.Union(CHANNELS.map((c) => Type.Literal(c))), { minItems: 1, uniqueItems: true });
+const Content = Type.Object(
+  { title: Type.String({ minLength: 1, maxLength: 200 }), body: Type.String({ maxLength: 10_000 }) },
+  { additionalProperties: false },
+);
 
 export const RecurrenceSchema = Type.Object(
   {
@@ -29,7 +38,9 @@ export const CreateReminderBody = Type.Object(
     email: Type.String({ format: 'email', maxLength: 254, description: "The user's email contact point" }),
     title: Type.String({ minLength: 1, maxLength: 200 }),
     body: Type.String({ maxLength: 10_000 }),
-    channels: Type.Optional(Type.Array(Type.Union(CHANNELS.map((c) => Type.Literal(c))), { minItems: 1, uniqueItems: true })),
+    channels: Type.Optional(Channels),
+    category: Type.Optional(Category),
+    zoneMode: Type.Optional(ZoneMode),
     recurrence: Type.Optional(RecurrenceSchema),
     ical: Type.Optional(
       Type.String({ description: 'iCalendar DTSTART/RRULE/RDATE/EXDATE lines, instead of `recurrence`', maxLength: 20_000 }),
@@ -48,11 +59,12 @@ export const ReminderView = Type.Object(
   {
     id: Id,
     userId: Id,
-    status: Type.Union([Type.Literal('active'), Type.Literal('completed'), Type.Literal('cancelled')]),
+    status: Type.Union([Type.Literal('active'), Type.Literal('paused'), Type.Literal('completed'), Type.Literal('cancelled')]),
     title: Type.String(),
     description: Type.String({ description: 'Human description of the recurrence' }),
     recurrence: RecurrenceSchema,
     channels: Type.Array(Type.String()),
+    category: Type.String(),
     upcoming: Type.Array(OccurrenceView),
     workflowId: Type.String(),
     createdAt: Type.String({ format: 'date-time' }),
@@ -62,3 +74,22 @@ export const ReminderView = Type.Object(
 export type ReminderView = Static<typeof ReminderView>;
 
 export const ReminderParams = Type.Object({ reminderId: Id });
+
+export const EditReminderBody = Type.Object(
+  {
+    recurrence: Type.Optional(RecurrenceSchema),
+    zoneMode: Type.Optional(ZoneMode),
+    content: Type.Optional(Content),
+    channels: Type.Optional(Channels),
+    category: Type.Optional(Category),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const SnoozeBody = Type.Object(
+  { until: Type.String({ format: 'date-time', description: 'When to send the pending occurrence instead' }) },
+  { additionalProperties: false },
+);
+
+export const DecisionsQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 20 })) });
+export const DecisionList = Type.Object({ data: Type.Array(Type.Unknown()) });
