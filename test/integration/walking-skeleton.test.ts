@@ -3,77 +3,24 @@
  * the real Temporal dev server → an email through nodemailer to a real SMTP server, carrying the
  * delivery idempotency key.
  */
-import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
-import type { FastifyInstance } from 'fastify';
-import { createActivities } from '../../activities/index.js';
-import { buildApp } from '../../src/api/app.js';
-import { createSmtpEmailSender, IDEMPOTENCY_HEADER, messageIdFor } from '../../src/channels/email.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IDEMPOTENCY_HEADER, messageIdFor } from '../../src/channels/email.js';
 import { deliveryIdempotencyKey } from '../../src/domain/idempotency.js';
-import { TenantId } from '../../src/domain/ids.js';
-import { createStoragePersistence } from '../../src/reminders/persistence.js';
-import { createReminderService, type ReminderView } from '../../src/reminders/service.js';
-import { createChimeWorker } from '../../src/temporal/worker.js';
-import { reminderStateQuery } from '../../workflows/reminder.js';
-import { openTestDatabase } from '../support/database.js';
-import { startSmtpServer, type TestSmtpServer } from '../support/smtp.js';
+import type { ReminderView } from '../../src/reminders/service.js';
+import { reminderStateQuery, type reminderWorkflow } from '../../workflows/reminder.js';
+import { startTestStack, utcWallTime, type TestStack } from '../support/stack.js';
 
-const tenantId = TenantId('acme');
-const taskQueue = `walking-skeleton-${randomUUID()}`;
-
-let smtp: TestSmtpServer;
-let database: Awaited<ReturnType<typeof openTestDatabase>>;
-let nativeConnection: NativeConnection;
-let connection: Connection;
-let worker: Worker;
-let running: Promise<void>;
-let app: FastifyInstance;
-let client: Client;
-
+let stack: TestStack;
 beforeAll(async () => {
-  smtp = await startSmtpServer();
-  database = await openTestDatabase();
-  const persistence = createStoragePersistence(database.db);
-  const email = createSmtpEmailSender({ url: smtp.url, from: 'Chime <chime@test.localhost>' });
-  nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
-  worker = await createChimeWorker({
-    connection: nativeConnection,
-    namespace: 'default',
-    taskQueue,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: createActivities({ senders: { email }, contacts: persistence, decisions: persistence }),
-  });
-  running = worker.run();
-  connection = await Connection.connect({ address: inject('temporalAddress') });
-  client = new Client({ connection });
-  app = await buildApp({
-    reminders: createReminderService({ workflows: client.workflow, taskQueue, persistence }),
-    tenantId,
-    checkReady: async () => {},
-    logLevel: 'silent',
-  });
+  stack = await startTestStack();
 });
-
 afterAll(async () => {
-  await app?.close();
-  worker?.shutdown();
-  await running;
-  await nativeConnection?.close();
-  await connection?.close();
-  await database?.close();
-  await smtp?.close();
+  await stack?.close();
 });
-
-/** 'YYYY-MM-DDTHH:mm:ss' wall time in UTC, `offsetMs` from now, truncated to the second. */
-function utcWallTime(offsetMs: number): string {
-  return new Date(Date.now() + offsetMs).toISOString().slice(0, 19);
-}
 
 describe('POST /v1/reminders', () => {
   it('starts a reminder workflow that emails each occurrence with its idempotency key', async () => {
-    const response = await app.inject({
+    const response = await stack.app.inject({
       method: 'POST',
       url: '/v1/reminders',
       payload: {
@@ -89,11 +36,11 @@ describe('POST /v1/reminders', () => {
     expect(reminder.workflowId).toBe(`reminder/acme/ada/${reminder.id}`);
     expect(reminder.upcoming).toHaveLength(2);
 
-    const mails = await smtp.waitFor(2, 30_000);
+    const mails = await stack.smtp.waitFor(2, 30_000);
     expect(mails.map((m) => m.to)).toEqual([['ada@example.com'], ['ada@example.com']]);
     const expectedKeys = reminder.upcoming.map((occurrence) =>
       deliveryIdempotencyKey({
-        tenantId,
+        tenantId: stack.tenantId,
         userId: 'ada',
         occurrence: { reminderId: reminder.id, recurrenceId: occurrence.utc },
         channel: 'email',
@@ -107,7 +54,7 @@ describe('POST /v1/reminders', () => {
       expect(mail.receivedAt).toBeGreaterThanOrEqual(Date.parse(reminder.upcoming[i]!.utc));
     }
 
-    const handle = client.workflow.getHandle(reminder.workflowId);
+    const handle = stack.client.workflow.getHandle<typeof reminderWorkflow>(reminder.workflowId);
     const result = await handle.result();
     expect(result.status).toBe('completed');
     expect(result.decisions.map((d) => d.kind)).toEqual(['delivered', 'delivered']);
@@ -119,7 +66,7 @@ describe('POST /v1/reminders', () => {
   });
 
   it('rejects an invalid rule with a problem naming the rule part', async () => {
-    const response = await app.inject({
+    const response = await stack.app.inject({
       method: 'POST',
       url: '/v1/reminders',
       payload: {
@@ -138,7 +85,7 @@ describe('POST /v1/reminders', () => {
   });
 
   it('rejects unknown fields and a malformed email with the field named', async () => {
-    const response = await app.inject({
+    const response = await stack.app.inject({
       method: 'POST',
       url: '/v1/reminders',
       payload: { userId: 'ada', email: 'not-an-email', title: 'x', body: '', colour: 'red', ical: 'RRULE:FREQ=DAILY' },

@@ -1,0 +1,255 @@
+/**
+ * A reminder's life on the real dev server: Updates with validators, Signals, Queries, search
+ * attributes an operator can query, pause/resume, skip, snooze, cancel, zone moves and catch-up.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { NativeConnection } from '@temporalio/worker';
+import { WorkflowIdConflictPolicy, WorkflowUpdateFailedError } from '@temporalio/client';
+import { createActivities } from '../../activities/index.js';
+import { createSmtpEmailSender } from '../../src/channels/email.js';
+import { ReminderId } from '../../src/domain/ids.js';
+import { createStoragePersistence } from '../../src/reminders/persistence.js';
+import { createReminderService, type ReminderView } from '../../src/reminders/service.js';
+import { createChimeWorker } from '../../src/temporal/worker.js';
+import {
+  editReminderUpdate,
+  preferencesChangedSignal,
+  REMINDER_WORKFLOW_TYPE,
+  reminderStateQuery,
+  upcomingQuery,
+  type reminderWorkflow,
+} from '../../workflows/reminder.js';
+import { eventually, recordHistory } from '../support/histories.js';
+import { startTestStack, utcWallTime, type TestStack } from '../support/stack.js';
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+const daily0900Paris = { dtstart: '2026-01-05T09:00:00', tzid: 'Europe/Paris', rrule: 'FREQ=DAILY' };
+
+async function create(userId: string, extra: Record<string, unknown> = {}): Promise<ReminderView> {
+  return stack.reminders.create(stack.tenantId, {
+    userId,
+    email: `${userId}@example.com`,
+    title: 'Water the plants',
+    body: 'The ficus too.',
+    recurrence: daily0900Paris,
+    ...extra,
+  });
+}
+
+const handleOf = (r: ReminderView) => stack.client.workflow.getHandle<typeof reminderWorkflow>(r.workflowId);
+
+async function idsMatching(query: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const execution of stack.client.workflow.list({ query })) ids.push(execution.workflowId);
+  return ids;
+}
+
+describe('reminder lifecycle', () => {
+  it('lets an operator find all paused reminders of a user with a visibility query', async () => {
+    const kept = await create('grace');
+    const paused = await create('grace');
+    const response = await stack.app.inject({ method: 'POST', url: `/v1/reminders/${paused.id}/pause` });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json<ReminderView>().status).toBe('paused');
+
+    const found = await eventually(async () => {
+      const ids = await idsMatching(`ChimeUserId = "grace" AND ChimeStatus = "paused"`);
+      return ids.length > 0 ? ids : undefined;
+    });
+    expect(found).toEqual([paused.workflowId]);
+    expect(found).not.toContain(kept.workflowId);
+
+    const resumed = await stack.app.inject({ method: 'POST', url: `/v1/reminders/${paused.id}/resume` });
+    expect(resumed.json<ReminderView>().status).toBe('active');
+    await eventually(async () =>
+      (await idsMatching(`ChimeUserId = "grace" AND ChimeStatus = "paused"`)).length === 0 ? true : undefined,
+    );
+    await recordHistory('pause-resume', handleOf(paused));
+  });
+
+  it('lists everything due in the next hour by the next-occurrence search attribute', async () => {
+    const soon = await create('hopper', { recurrence: { dtstart: utcWallTime(30 * 60_000), tzid: 'UTC', rrule: 'FREQ=DAILY' } });
+    const later = await create('hopper', { recurrence: { dtstart: utcWallTime(5 * 3_600_000), tzid: 'UTC', rrule: 'FREQ=DAILY' } });
+    const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
+    const due = await eventually(async () => {
+      const ids = await idsMatching(`ChimeUserId = "hopper" AND ChimeNextOccurrence < "${inAnHour}"`);
+      return ids.length > 0 ? ids : undefined;
+    });
+    expect(due).toEqual([soon.workflowId]);
+    expect(due).not.toContain(later.workflowId);
+  });
+
+  it('rejects an invalid edit in the validator, leaving no trace in history', async () => {
+    const reminder = await create('lovelace');
+    const handle = handleOf(reminder);
+    await expect(handle.executeUpdate(editReminderUpdate, { args: [{ channels: [] }] })).rejects.toBeInstanceOf(
+      WorkflowUpdateFailedError,
+    );
+    const edited = await handle.executeUpdate(editReminderUpdate, {
+      args: [{ content: { title: 'Water the ficus', body: 'Only the ficus.' } }],
+    });
+    expect(edited.definition.content.title).toBe('Water the ficus');
+    expect(edited.generation).toBe(1);
+
+    const history = await handle.fetchHistory();
+    const accepted = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+    expect(accepted).toHaveLength(1); // only the valid edit
+    await recordHistory('edit-rejected-then-accepted', handle);
+  });
+
+  it('recomputes the pending occurrence when the rule is edited', async () => {
+    const reminder = await create('turing');
+    const response = await stack.app.inject({
+      method: 'PATCH',
+      url: `/v1/reminders/${reminder.id}`,
+      payload: { recurrence: { ...daily0900Paris, rrule: 'FREQ=DAILY;BYHOUR=10' } },
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const state = await eventually(async () => {
+      const s = await handleOf(reminder).query(reminderStateQuery);
+      return s.next?.local.includes('T10:00:00') ? s : undefined;
+    });
+    expect(state.next?.local).toMatch(/T10:00:00\+0[12]:00$/);
+  });
+
+  it('answers an invalid rule edit with a problem naming the part, and the workflow never sees it', async () => {
+    const reminder = await create('noether');
+    const response = await stack.app.inject({
+      method: 'PATCH',
+      url: `/v1/reminders/${reminder.id}`,
+      payload: { recurrence: { ...daily0900Paris, rrule: 'FREQ=DAILY;BYMONTHDAY=30;BYMONTH=2' } },
+    });
+    expect(response.statusCode).toBe(400);
+    expect((await handleOf(reminder).query(reminderStateQuery)).generation).toBe(0);
+  });
+
+  it('skips the next occurrence and records why', async () => {
+    const reminder = await create('hamilton');
+    const [first, second] = await handleOf(reminder).query(upcomingQuery, 2);
+    const response = await stack.app.inject({ method: 'POST', url: `/v1/reminders/${reminder.id}/skip-next` });
+    expect(response.statusCode).toBe(200);
+    const state = await eventually(async () => {
+      const s = await handleOf(reminder).query(reminderStateQuery);
+      return s.next?.utc === second?.utc ? s : undefined;
+    });
+    expect(state.decisions).toEqual([
+      expect.objectContaining({ kind: 'skipped', reason: 'skipped_by_user', occurrence: expect.objectContaining({ scheduledFor: first?.utc }) }),
+    ]);
+  });
+
+  it('delivers a snoozed occurrence at the snooze time, once', async () => {
+    const reminder = await create('shannon', {
+      recurrence: { dtstart: utcWallTime(2_000), tzid: 'UTC', rrule: 'FREQ=DAILY;COUNT=1' },
+    });
+    const until = new Date(Date.now() + 4_000);
+    const response = await stack.app.inject({
+      method: 'POST',
+      url: `/v1/reminders/${reminder.id}/snooze`,
+      payload: { until: until.toISOString() },
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const result = await handleOf(reminder).result();
+    expect(result.decisions.map((d) => d.kind)).toEqual(['delivered']);
+    const mails = stack.smtp.received.filter((m) => m.to.includes('shannon@example.com'));
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.receivedAt).toBeGreaterThanOrEqual(until.getTime());
+    await recordHistory('snooze', handleOf(reminder));
+  });
+
+  it('keeps 09:00 local when a follow-user reminder’s user moves from Paris to New York', async () => {
+    const reminder = await create('curie', { zoneMode: 'follow-user' });
+    const handle = handleOf(reminder);
+    expect((await handle.query(reminderStateQuery)).next?.local).toMatch(/T09:00:00\+0[12]:00$/);
+    await handle.signal(preferencesChangedSignal, { timeZone: 'America/New_York' });
+    const state = await eventually(async () => {
+      const s = await handle.query(reminderStateQuery);
+      return s.next?.local.endsWith('-05:00') || s.next?.local.endsWith('-04:00') ? s : undefined;
+    });
+    expect(state.next?.local).toMatch(/T09:00:00-0[45]:00$/);
+    expect(state.userTimeZone).toBe('America/New_York');
+    await recordHistory('zone-move', handle);
+  });
+
+  it('cancels a reminder: the workflow ends cancelled and later actions are refused with 409', async () => {
+    const reminder = await create('franklin');
+    const response = await stack.app.inject({ method: 'POST', url: `/v1/reminders/${reminder.id}/cancel` });
+    expect(response.json<ReminderView>().status).toBe('cancelled');
+    expect((await handleOf(reminder).result()).status).toBe('cancelled');
+    const again = await stack.app.inject({ method: 'POST', url: `/v1/reminders/${reminder.id}/pause` });
+    expect(again.statusCode).toBe(409);
+    expect(again.headers['content-type']).toMatch(/problem\+json/);
+    await eventually(async () =>
+      (await idsMatching(`ChimeReminderId = "${reminder.id}" AND ChimeStatus = "cancelled"`)).length === 1 ? true : undefined,
+    );
+  });
+
+  it('treats starting the same reminder twice as a no-op', async () => {
+    const reminder = await create('babbage');
+    const { runId } = await handleOf(reminder).describe();
+    const input = (await handleOf(reminder).fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes?.input;
+    expect(input).toBeDefined();
+    const again = await stack.client.workflow.start(REMINDER_WORKFLOW_TYPE, {
+      taskQueue: stack.taskQueue,
+      workflowId: reminder.workflowId,
+      args: [{ tenantId: 'acme', userId: 'babbage', reminderId: reminder.id, definition: (await handleOf(reminder).query(reminderStateQuery)).definition }],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    });
+    expect(again.firstExecutionRunId).toBe(runId);
+  });
+
+  it('answers 404 for an unknown reminder', async () => {
+    const response = await stack.app.inject({ method: 'GET', url: `/v1/reminders/${ReminderId('rem_nope')}` });
+    expect(response.statusCode).toBe(404);
+  });
+});
+
+describe('catch-up after workers were down', () => {
+  it('delivers a late occurrence within the grace window once, records older ones as missed, and never bursts', async () => {
+    const taskQueue = `${stack.taskQueue}-catchup`;
+    const persistence = createStoragePersistence(stack.database.db);
+    const service = createReminderService({ workflows: stack.client.workflow, taskQueue, persistence, catchUpWindowMs: 3_000 });
+    // Occurrences at +1 s, +5 s, +9 s, +13 s, +17 s, +21 s; no worker polls this queue for ~10 s.
+    const reminder = await service.create(stack.tenantId, {
+      userId: 'hollerith',
+      email: 'hollerith@example.com',
+      title: 'Tick',
+      body: '',
+      recurrence: { dtstart: utcWallTime(1_000), tzid: 'UTC', rrule: 'FREQ=SECONDLY;INTERVAL=4;COUNT=6' },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+
+    const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+    const worker = await createChimeWorker({
+      connection,
+      namespace: 'default',
+      taskQueue,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      activities: createActivities({
+        senders: { email: createSmtpEmailSender({ url: stack.smtp.url, from: 'chime@test.localhost' }) },
+        contacts: persistence,
+        decisions: persistence,
+      }),
+    });
+    const result = await worker.runUntil(handleOf(reminder).result());
+    await connection.close();
+
+    const missed = result.decisions.filter((d) => d.kind === 'missed');
+    const delivered = result.decisions.filter((d) => d.kind === 'delivered');
+    expect(missed).toEqual([expect.objectContaining({ count: 2 })]); // +1 s and +5 s, in one record
+    expect(delivered).toHaveLength(4); // +9 s (late, within grace) and the three on time
+    const mails = stack.smtp.received.filter((m) => m.to.includes('hollerith@example.com'));
+    expect(mails).toHaveLength(4);
+    expect(new Set(mails.map((m) => m.headers['x-chime-idempotency-key'])).size).toBe(4);
+    // No burst: the three on-time mails arrive about four seconds apart.
+    const gaps = mails.slice(1).map((m, i) => m.receivedAt - mails[i]!.receivedAt);
+    expect(Math.min(...gaps.slice(1))).toBeGreaterThan(2_500);
+    await recordHistory('catch-up', handleOf(reminder));
+  });
+});

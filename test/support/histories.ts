@@ -1,0 +1,31 @@
+/**
+ * Workflow histories recorded from the integration tests, replayed by test/integration/replay.test.ts
+ * so that a non-deterministic change to workflow code fails CI.
+ *
+ * Record (overwrites test/fixtures/histories/): CHIME_RECORD_HISTORIES=1 npm test -- --project integration
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+
+export const HISTORIES_DIR = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
+
+export async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
+  if (process.env.CHIME_RECORD_HISTORIES !== '1') return;
+  const history = await handle.fetchHistory();
+  await mkdir(HISTORIES_DIR, { recursive: true });
+  await writeFile(path.join(HISTORIES_DIR, `${name}.json`), historyToJSON(history));
+}
+
+/** Polls `probe` until it returns a value (visibility is eventually consistent). */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
