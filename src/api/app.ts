@@ -3,6 +3,8 @@
  * it, tests `inject` into the very same app.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { TenantId } from '../domain/ids.js';
 import type { ReminderService } from '../reminders/service.js';
@@ -27,6 +29,19 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandler(app);
+  // OpenAPI 3.1 generated from the route schemas that validate requests: one source of truth.
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Chime API',
+        version: '1.0.0',
+        description: 'Schedule-driven reminders: RFC 5545 rules in every IANA time zone, delivered once.',
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes, { checkReady: deps.checkReady });
   await app.register(reminderRoutes, { reminders: deps.reminders, tenantId: deps.tenantId });
   return app;

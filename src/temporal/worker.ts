@@ -3,7 +3,7 @@
  * tests so they all run the same workflow bundle with the same options.
  */
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { BundleOptions } from '@temporalio/worker';
 import type { ReminderActivities } from '../../activities/index.js';
 
@@ -18,7 +18,7 @@ const bundlerOptions: Pick<BundleOptions, 'webpackConfigHook'> = {
 };
 
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...bundlerOptions });
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN'), ...bundlerOptions });
 }
 
 export interface ChimeWorkerOptions {
