@@ -1,0 +1,57 @@
+/**
+ * Bearer API keys. Every /v1 route needs one, except those that opt out (provider webhooks carry
+ * their own signatures). The request's principal decides what it may see: a user-scoped key sees
+ * only its user's resources, and nothing of another tenant exists for it (404, never 403).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { parseToken, secretMatches, type Principal } from '../auth/api-keys.js';
+import { NotFoundError } from '../domain/errors.js';
+import type { UserId } from '../domain/ids.js';
+import { ApiError, ProblemType } from './problem.js';
+
+/** Port: API key lookup by id (src/storage implements it). */
+export interface ApiKeyDirectory {
+  findActive(keyId: string): Promise<{ principal: Principal; secretHash: string } | undefined>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+  interface FastifyContextConfig {
+    /** `false` for routes that authenticate otherwise (health, docs, signed webhooks). */
+    auth?: false;
+  }
+}
+
+async function auth(app: FastifyInstance, { keys }: { keys: ApiKeyDirectory }) {
+  app.decorateRequest('principal', null as never);
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    if (request.routeOptions.config?.auth === false || !request.routeOptions.url?.startsWith('/v1/')) return;
+    const header = request.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
+    const parsed = token ? parseToken(token) : undefined;
+    const found = parsed ? await keys.findActive(parsed.keyId) : undefined;
+    if (!parsed || !found || found.principal.scope !== parsed.scope || !secretMatches(parsed.secret, found.secretHash)) {
+      throw new ApiError(401, ProblemType.Unauthenticated, 'A valid API key is required (Authorization: Bearer chime_…)');
+    }
+    request.principal = found.principal;
+  });
+}
+
+export const authPlugin = fp(auth, { name: 'chime-auth' });
+
+/** A user-scoped key may act only for its own user; naming another user is refused outright. */
+export function assertMayActFor(principal: Principal, userId: string): void {
+  if (principal.scope === 'user' && principal.userId !== userId) {
+    throw new ApiError(403, ProblemType.Forbidden, 'This API key may act only for its own user', [
+      { field: 'body.userId', reason: `must be ${principal.userId} for this key` },
+    ]);
+  }
+}
+
+/** Reading or changing a resource of another user looks exactly like a missing one. */
+export function assertMaySee(principal: Principal, owner: { userId: UserId | string }, resource: string): void {
+  if (principal.scope === 'user' && principal.userId !== owner.userId) throw new NotFoundError(resource);
+}

@@ -1,0 +1,114 @@
+/**
+ * HTTP idempotency (IETF Idempotency-Key draft, as Stripe does it): the key plus a fingerprint of
+ * the request is stored with the response. Same key + same request → the stored response, marked
+ * `Idempotent-Replayed: true`; same key + different request → 422; same key while the first is
+ * still running → 409; a POST without a key → 400. Keys are scoped per tenant and API key.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { ApiError, ProblemType } from './problem.js';
+
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+export const REPLAYED_HEADER = 'idempotent-replayed';
+
+export interface StoredResponse {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+export type BeginResult =
+  | { kind: 'started' }
+  | { kind: 'replay'; response: StoredResponse }
+  | { kind: 'in_flight' }
+  | { kind: 'mismatch' };
+
+/** Port: the durable record of idempotent requests (src/storage implements it). */
+export interface IdempotencyStore {
+  begin(record: { scope: string; key: string; fingerprint: string; expiresAt: Date }): Promise<BeginResult>;
+  complete(record: { scope: string; key: string; response: StoredResponse }): Promise<void>;
+  /** Forgets a request that failed with a 5xx, so the client's retry runs it again. */
+  release(record: { scope: string; key: string }): Promise<void>;
+}
+
+export interface IdempotencyOptions {
+  store: IdempotencyStore;
+  retentionMs: number;
+  /** The idempotency scope of a request: tenant + API key. */
+  scopeOf(request: FastifyRequest): string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    idempotency?: { scope: string; key: string };
+  }
+  interface FastifyContextConfig {
+    /** Opt a route out of Idempotency-Key handling (webhooks carry their own event ids). */
+    idempotency?: false;
+  }
+}
+
+const KEY_RE = /^[\x21-\x7e]{1,255}$/;
+
+export function requestFingerprint(request: FastifyRequest): string {
+  return createHash('sha256')
+    .update(`${request.method} ${request.routeOptions.url ?? request.url}\n${JSON.stringify(request.params)}\n`)
+    .update(JSON.stringify(request.body ?? null))
+    .digest('hex');
+}
+
+async function idempotency(app: FastifyInstance, options: IdempotencyOptions) {
+  app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.method !== 'POST' || request.routeOptions.config?.idempotency === false) return;
+    const key = request.headers[IDEMPOTENCY_KEY_HEADER];
+    if (typeof key !== 'string' || !KEY_RE.test(key)) {
+      throw new ApiError(400, ProblemType.IdempotencyKeyRequired, 'An Idempotency-Key header is required', [
+        { field: 'headers.idempotency-key', reason: 'required on every POST: 1 to 255 printable ASCII characters' },
+      ]);
+    }
+    const scope = options.scopeOf(request);
+    const result = await options.store.begin({
+      scope,
+      key,
+      fingerprint: requestFingerprint(request),
+      expiresAt: new Date(Date.now() + options.retentionMs),
+    });
+    switch (result.kind) {
+      case 'started':
+        request.idempotency = { scope, key };
+        return;
+      case 'replay':
+        return reply
+          .status(result.response.status)
+          .header(REPLAYED_HEADER, 'true')
+          .type(result.response.contentType)
+          .send(result.response.body);
+      case 'in_flight':
+        throw new ApiError(409, ProblemType.IdempotencyInFlight, 'A request with this Idempotency-Key is still in progress');
+      case 'mismatch':
+        throw new ApiError(422, ProblemType.IdempotencyMismatch, 'This Idempotency-Key was used with a different request');
+    }
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const claim = request.idempotency;
+    if (!claim) return payload;
+    request.idempotency = undefined;
+    if (reply.statusCode >= 500) {
+      await options.store.release(claim);
+    } else {
+      await options.store.complete({
+        ...claim,
+        response: {
+          status: reply.statusCode,
+          contentType: String(reply.getHeader('content-type') ?? 'application/json'),
+          body: typeof payload === 'string' ? payload : JSON.stringify(payload ?? null),
+        },
+      });
+    }
+    return payload;
+  });
+}
+
+export const idempotencyPlugin = fp(idempotency, { name: 'chime-idempotency' });
