@@ -1,26 +1,34 @@
 /**
- * The HTTP API as a Fastify plugin factory: `src/entry/api.ts` and the embedded stack listen with
- * it, tests `inject` into the very same app.
+ * The HTTP API as a Fastify app factory: `src/entry/api.ts` and the embedded stack listen with it,
+ * tests `inject` into the very same app. Shared services arrive as dependencies; nothing here reads
+ * the environment.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { TenantId } from '../domain/ids.js';
 import type { ReminderService } from '../reminders/service.js';
+import { authPlugin, type ApiKeyDirectory } from './auth.js';
 import { installErrorHandler } from './error-handler.js';
+import { idempotencyPlugin, type IdempotencyStore } from './idempotency.js';
 import { healthRoutes } from './routes/health.js';
 import { reminderRoutes } from './routes/reminders.js';
 
 export interface AppDependencies {
   reminders: ReminderService;
-  /** Until API keys land (issue 8) every request acts for this tenant. */
-  tenantId: TenantId;
+  apiKeys: ApiKeyDirectory;
+  idempotency: IdempotencyStore;
   checkReady: () => Promise<void>;
+  /** How long an Idempotency-Key is remembered (at least 24 h in production). */
+  idempotencyRetentionMs?: number;
+  /** Requests per minute per API key. */
+  rateLimitPerMinute?: number;
   logLevel?: string;
 }
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
+export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
@@ -29,6 +37,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandler(app);
+
   // OpenAPI 3.1 generated from the route schemas that validate requests: one source of truth.
   await app.register(swagger, {
     openapi: {
@@ -36,13 +45,33 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       info: {
         title: 'Chime API',
         version: '1.0.0',
-        description: 'Schedule-driven reminders: RFC 5545 rules in every IANA time zone, delivered once.',
+        description:
+          'Schedule-driven reminders: RFC 5545 rules in every IANA time zone, delivered once. ' +
+          'Authenticate with `Authorization: Bearer chime_…`; send an `Idempotency-Key` with every POST.',
       },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true }, config: { auth: false } }, async () => app.swagger());
+
+  await app.register(authPlugin, { keys: deps.apiKeys });
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preHandler', // after authentication, so limits are per API key
+    max: deps.rateLimitPerMinute ?? 600,
+    timeWindow: '1 minute',
+    keyGenerator: (request) => (request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`),
+    allowList: (request) => !request.routeOptions.url?.startsWith('/v1/'),
+  });
+  await app.register(idempotencyPlugin, {
+    store: deps.idempotency,
+    retentionMs: deps.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS,
+    scopeOf: (request) => `${request.principal.tenantId}/${request.principal.keyId}`,
+  });
+
   await app.register(healthRoutes, { checkReady: deps.checkReady });
-  await app.register(reminderRoutes, { reminders: deps.reminders, tenantId: deps.tenantId });
+  await app.register(reminderRoutes, { reminders: deps.reminders });
   return app;
 }

@@ -6,8 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { parseToken, secretMatches, type Principal } from '../auth/api-keys.js';
-import { NotFoundError } from '../domain/errors.js';
-import type { UserId } from '../domain/ids.js';
+import type { Actor } from '../reminders/service.js';
 import { ApiError, ProblemType } from './problem.js';
 
 /** Port: API key lookup by id (src/storage implements it). */
@@ -42,16 +41,7 @@ async function auth(app: FastifyInstance, { keys }: { keys: ApiKeyDirectory }) {
 
 export const authPlugin = fp(auth, { name: 'chime-auth' });
 
-/** A user-scoped key may act only for its own user; naming another user is refused outright. */
-export function assertMayActFor(principal: Principal, userId: string): void {
-  if (principal.scope === 'user' && principal.userId !== userId) {
-    throw new ApiError(403, ProblemType.Forbidden, 'This API key may act only for its own user', [
-      { field: 'body.userId', reason: `must be ${principal.userId} for this key` },
-    ]);
-  }
-}
-
-/** Reading or changing a resource of another user looks exactly like a missing one. */
-export function assertMaySee(principal: Principal, owner: { userId: UserId | string }, resource: string): void {
-  if (principal.scope === 'user' && principal.userId !== owner.userId) throw new NotFoundError(resource);
+/** The use-case actor of a principal: a user-scoped key acts for its user only. */
+export function actorOf(principal: Principal): Actor {
+  return principal.scope === 'user' ? { tenantId: principal.tenantId, userId: principal.userId } : { tenantId: principal.tenantId };
 }

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { RecurrenceError } from '../domain/recurrence/index.js';
-import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors.js';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { ApiError, ProblemType, type Problem } from './problem.js';
 
 function toProblem(error: Error): Problem {
@@ -17,6 +17,14 @@ function toProblem(error: Error): Problem {
   }
   if (error instanceof NotFoundError) {
     return { type: ProblemType.NotFound, title: `No such ${error.resource}`, status: 404 };
+  }
+  if (error instanceof ForbiddenError) {
+    return {
+      type: ProblemType.Forbidden,
+      title: 'This API key may not do that',
+      status: 403,
+      errors: [{ field: `body.${error.field}`, reason: error.reason }],
+    };
   }
   if (error instanceof ConflictError) {
     return { type: ProblemType.Conflict, title: 'The reminder cannot do that now', status: 409, detail: error.reason };
@@ -49,6 +57,7 @@ function toProblem(error: Error): Problem {
     };
   }
   const status = fastifyError.statusCode;
+  if (status === 429) return { type: ProblemType.RateLimited, title: 'Too many requests', status, detail: error.message };
   if (status === 413) return { type: ProblemType.PayloadTooLarge, title: 'The request body is too large', status };
   if (status !== undefined && status >= 400 && status < 500) {
     return { type: ProblemType.InvalidRequest, title: error.message, status };

@@ -67,3 +67,15 @@ export class ConflictError extends Error {
     this.name = 'ConflictError';
   }
 }
+
+/** The caller is known but may not do this (e.g. a user-scoped key naming another user). */
+export class ForbiddenError extends Error {
+  readonly type = 'forbidden';
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+    this.name = 'ForbiddenError';
+  }
+}

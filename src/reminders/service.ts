@@ -3,7 +3,7 @@
  * its lifecycle through the workflow's typed Updates. Temporal holds the running state; the
  * database holds the definition, contact points and decisions.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   WorkflowIdConflictPolicy,
   WorkflowNotFoundError,
@@ -14,7 +14,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { compileRecurrence, parseICal, type RecurrenceInput } from '../domain/recurrence/index.js';
 import type { Channel } from '../domain/delivery.js';
 import { ReminderId, type TenantId, UserId } from '../domain/ids.js';
-import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors.js';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../domain/errors.js';
 import {
   cancelReminderUpdate,
   decisionsQuery,
@@ -37,6 +37,12 @@ import {
 import { ReminderIdKey, StatusKey, TenantIdKey, UserIdKey } from '../../workflows/search-attributes.js';
 
 export const DEFAULT_CATEGORY = 'reminders';
+
+/** On whose behalf a use case runs: a whole tenant, or one user of it (user-scoped API keys). */
+export interface Actor {
+  tenantId: TenantId;
+  userId?: UserId;
+}
 
 export interface CreateReminderInput {
   userId: string;
@@ -91,6 +97,8 @@ export interface ReminderServiceDeps {
 
 const UPCOMING_SHOWN = 5;
 
+const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 32);
+
 /** Validates a recurrence (throws RecurrenceError naming the part) and returns its description. */
 function checkRecurrence(recurrence: RecurrenceInput): string {
   return compileRecurrence(recurrence).describe();
@@ -123,9 +131,10 @@ export function createReminderService({ workflows, taskQueue, persistence, catch
     };
   }
 
-  async function load(tenantId: TenantId, reminderId: ReminderId): Promise<StoredReminder> {
-    const reminder = await persistence.findReminder(tenantId, reminderId);
-    if (!reminder) throw new NotFoundError('reminder');
+  async function load(actor: Actor, reminderId: ReminderId): Promise<StoredReminder> {
+    const reminder = await persistence.findReminder(actor.tenantId, reminderId);
+    // Another user's reminder looks exactly like a missing one.
+    if (!reminder || (actor.userId !== undefined && reminder.userId !== actor.userId)) throw new NotFoundError('reminder');
     return reminder;
   }
 
@@ -133,11 +142,11 @@ export function createReminderService({ workflows, taskQueue, persistence, catch
 
   /** Runs one lifecycle Update; a rejected Update (validator) becomes a ConflictError with its reason. */
   async function act(
-    tenantId: TenantId,
+    actor: Actor,
     reminderId: ReminderId,
     run: (handle: ReturnType<typeof handleOf>) => Promise<ReminderState>,
   ): Promise<ReminderView> {
-    const reminder = await load(tenantId, reminderId);
+    const reminder = await load(actor, reminderId);
     let state: ReminderState;
     try {
       state = await run(handleOf(reminder));
@@ -154,7 +163,15 @@ export function createReminderService({ workflows, taskQueue, persistence, catch
   }
 
   return {
-    async create(tenantId: TenantId, input: CreateReminderInput): Promise<ReminderView> {
+    /**
+     * `requestKey` (the HTTP Idempotency-Key) makes the reminder id deterministic, so a retry after
+     * a partial failure finds the same reminder and the same workflow instead of making a second.
+     */
+    async create(actor: Actor, input: CreateReminderInput, requestKey?: string): Promise<ReminderView> {
+      const { tenantId } = actor;
+      if (actor.userId !== undefined && actor.userId !== input.userId) {
+        throw new ForbiddenError('userId', `this key may act only for user ${actor.userId}`);
+      }
       if ((input.recurrence === undefined) === (input.ical === undefined)) {
         throw new InvalidInputError('recurrence', 'give exactly one of `recurrence` or `ical`');
       }
@@ -163,7 +180,7 @@ export function createReminderService({ workflows, taskQueue, persistence, catch
       const reminder: StoredReminder = {
         tenantId,
         userId: UserId(input.userId),
-        id: ReminderId(`rem_${randomUUID().replaceAll('-', '')}`),
+        id: ReminderId(`rem_${requestKey ? digest(`${tenantId}\n${requestKey}`) : randomUUID().replaceAll('-', '')}`),
         definition: {
           recurrence,
           zoneMode: input.zoneMode ?? 'pinned',
@@ -204,31 +221,31 @@ export function createReminderService({ workflows, taskQueue, persistence, catch
       return view(reminder);
     },
 
-    async get(tenantId: TenantId, reminderId: ReminderId): Promise<ReminderView> {
-      const reminder = await load(tenantId, reminderId);
+    async get(actor: Actor, reminderId: ReminderId): Promise<ReminderView> {
+      const reminder = await load(actor, reminderId);
       const state = await handleOf(reminder).query(reminderStateQuery);
       return view(reminder, state);
     },
 
-    async decisions(tenantId: TenantId, reminderId: ReminderId, limit: number): Promise<OccurrenceDecision[]> {
-      const reminder = await load(tenantId, reminderId);
+    async decisions(actor: Actor, reminderId: ReminderId, limit: number): Promise<OccurrenceDecision[]> {
+      const reminder = await load(actor, reminderId);
       return handleOf(reminder).query(decisionsQuery, limit);
     },
 
-    edit(tenantId: TenantId, reminderId: ReminderId, patch: EditReminderPatch): Promise<ReminderView> {
+    edit(actor: Actor, reminderId: ReminderId, patch: EditReminderPatch): Promise<ReminderView> {
       if (patch.recurrence) checkRecurrence(patch.recurrence); // the workflow cannot read tz data
-      return act(tenantId, reminderId, (h) => h.executeUpdate(editReminderUpdate, { args: [patch] }));
+      return act(actor, reminderId, (h) => h.executeUpdate(editReminderUpdate, { args: [patch] }));
     },
-    pause: (tenantId: TenantId, reminderId: ReminderId) =>
-      act(tenantId, reminderId, (h) => h.executeUpdate(pauseReminderUpdate)),
-    resume: (tenantId: TenantId, reminderId: ReminderId) =>
-      act(tenantId, reminderId, (h) => h.executeUpdate(resumeReminderUpdate)),
-    skipNext: (tenantId: TenantId, reminderId: ReminderId) =>
-      act(tenantId, reminderId, (h) => h.executeUpdate(skipNextOccurrenceUpdate)),
-    cancel: (tenantId: TenantId, reminderId: ReminderId) =>
-      act(tenantId, reminderId, (h) => h.executeUpdate(cancelReminderUpdate)),
-    snooze: (tenantId: TenantId, reminderId: ReminderId, until: Date) =>
-      act(tenantId, reminderId, (h) => h.executeUpdate(snoozeOccurrenceUpdate, { args: [{ untilEpochMs: until.getTime() }] })),
+    pause: (actor: Actor, reminderId: ReminderId) =>
+      act(actor, reminderId, (h) => h.executeUpdate(pauseReminderUpdate)),
+    resume: (actor: Actor, reminderId: ReminderId) =>
+      act(actor, reminderId, (h) => h.executeUpdate(resumeReminderUpdate)),
+    skipNext: (actor: Actor, reminderId: ReminderId) =>
+      act(actor, reminderId, (h) => h.executeUpdate(skipNextOccurrenceUpdate)),
+    cancel: (actor: Actor, reminderId: ReminderId) =>
+      act(actor, reminderId, (h) => h.executeUpdate(cancelReminderUpdate)),
+    snooze: (actor: Actor, reminderId: ReminderId, until: Date) =>
+      act(actor, reminderId, (h) => h.executeUpdate(snoozeOccurrenceUpdate, { args: [{ untilEpochMs: until.getTime() }] })),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ReminderId, type TenantId } from '../../domain/ids.js';
+import { ReminderId } from '../../domain/ids.js';
 import type { ReminderService } from '../../reminders/service.js';
+import { actorOf } from '../auth.js';
 import { ProblemSchema } from '../problem.js';
 import {
   CreateReminderBody,
@@ -14,17 +15,16 @@ import {
 
 export interface ReminderRoutesOptions {
   reminders: ReminderService;
-  tenantId: TenantId;
 }
 
-const problems = { 400: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema };
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema, 429: ProblemSchema };
 
-export const reminderRoutes: FastifyPluginAsyncTypebox<ReminderRoutesOptions> = async (app, { reminders, tenantId }) => {
+export const reminderRoutes: FastifyPluginAsyncTypebox<ReminderRoutesOptions> = async (app, { reminders }) => {
   app.post(
     '/v1/reminders',
     { schema: { summary: 'Create a reminder', body: CreateReminderBody, response: { 201: ReminderView, ...problems } } },
     async (request, reply) => {
-      const created = await reminders.create(tenantId, request.body);
+      const created = await reminders.create(actorOf(request.principal), request.body, request.idempotency?.key);
       return reply.status(201).header('location', `/v1/reminders/${created.id}`).send(created);
     },
   );
@@ -32,7 +32,7 @@ export const reminderRoutes: FastifyPluginAsyncTypebox<ReminderRoutesOptions> = 
   app.get(
     '/v1/reminders/:reminderId',
     { schema: { summary: 'Get a reminder', params: ReminderParams, response: { 200: ReminderView, ...problems } } },
-    async (request) => reminders.get(tenantId, ReminderId(request.params.reminderId)),
+    async (request) => reminders.get(actorOf(request.principal), ReminderId(request.params.reminderId)),
   );
 
   app.patch(
@@ -45,7 +45,7 @@ export const reminderRoutes: FastifyPluginAsyncTypebox<ReminderRoutesOptions> = 
         response: { 200: ReminderView, ...problems },
       },
     },
-    async (request) => reminders.edit(tenantId, ReminderId(request.params.reminderId), request.body),
+    async (request) => reminders.edit(actorOf(request.principal), ReminderId(request.params.reminderId), request.body),
   );
 
   app.get(
@@ -59,7 +59,7 @@ export const reminderRoutes: FastifyPluginAsyncTypebox<ReminderRoutesOptions> = 
       },
     },
     async (request) => ({
-      data: await reminders.decisions(tenantId, ReminderId(request.params.reminderId), request.query.limit ?? 20),
+      data: await reminders.decisions(actorOf(request.principal), ReminderId(request.params.reminderId), request.query.limit ?? 20),
     }),
   );
 
@@ -73,7 +73,7 @@ export const reminderRoutes: FastifyPluginAsyncTypebox<ReminderRoutesOptions> = 
     app.post(
       `/v1/reminders/:reminderId/${action}`,
       { schema: { summary: `${action} the reminder`, params: ReminderParams, response: { 200: ReminderView, ...problems } } },
-      async (request) => run(tenantId, ReminderId(request.params.reminderId)),
+      async (request) => run(actorOf(request.principal), ReminderId(request.params.reminderId)),
     );
   }
 
@@ -87,6 +87,6 @@ export const reminderRoutes: FastifyPluginAsyncTypebox<ReminderRoutesOptions> = 
         response: { 200: ReminderView, ...problems },
       },
     },
-    async (request) => reminders.snooze(tenantId, ReminderId(request.params.reminderId), new Date(request.body.until)),
+    async (request) => reminders.snooze(actorOf(request.principal), ReminderId(request.params.reminderId), new Date(request.body.until)),
   );
 };
