@@ -85,6 +85,10 @@ export interface ReminderPersistence {
   insertReminder(reminder: StoredReminder): Promise<void>;
   updateReminder(reminder: Pick<StoredReminder, 'tenantId' | 'id' | 'definition' | 'status'>): Promise<void>;
   findReminder(tenantId: TenantId, reminderId: ReminderId): Promise<StoredReminder | undefined>;
+  listReminders(
+    tenantId: TenantId,
+    filter: { userId?: string; status?: ReminderStatus; limit: number; cursor?: string },
+  ): Promise<{ items: StoredReminder[]; nextCursor: string | null }>;
 }
 
 export interface ReminderServiceDeps {
@@ -219,6 +223,21 @@ export function createReminderService({ workflows, taskQueue, persistence, catch
         staticSummary: `${input.title} — ${description}`,
       });
       return view(reminder);
+    },
+
+    async list(
+      actor: Actor,
+      query: { userId?: string; status?: ReminderStatus; limit?: number; cursor?: string },
+    ): Promise<{ data: ReminderView[]; nextCursor: string | null }> {
+      // A user-scoped key lists its own user's reminders whatever filter it asks for.
+      const userId = actor.userId ?? query.userId;
+      const page = await persistence.listReminders(actor.tenantId, {
+        ...(userId !== undefined ? { userId } : {}),
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.cursor ? { cursor: query.cursor } : {}),
+        limit: query.limit ?? 20,
+      });
+      return { data: page.items.map((r) => view(r)), nextCursor: page.nextCursor };
     },
 
     async get(actor: Actor, reminderId: ReminderId): Promise<ReminderView> {

@@ -8,6 +8,8 @@ import {
   DecisionList,
   DecisionsQuery,
   EditReminderBody,
+  ReminderList,
+  ReminderListQuery,
   ReminderParams,
   ReminderView,
   SnoozeBody,
@@ -27,6 +29,18 @@ export const reminderRoutes: FastifyPluginAsyncTypebox<ReminderRoutesOptions> = 
       const created = await reminders.create(actorOf(request.principal), request.body, request.idempotency?.key);
       return reply.status(201).header('location', `/v1/reminders/${created.id}`).send(created);
     },
+  );
+
+  app.get(
+    '/v1/reminders',
+    {
+      schema: {
+        summary: 'List reminders, newest first, by cursor (stable under concurrent inserts)',
+        querystring: ReminderListQuery,
+        response: { 200: ReminderList, ...problems },
+      },
+    },
+    async (request) => reminders.list(actorOf(request.principal), request.query),
   );
 
   app.get(

@@ -55,11 +55,13 @@ export const OccurrenceView = Type.Object({
   local: Type.String(),
 });
 
+const Status = Type.Union([Type.Literal('active'), Type.Literal('paused'), Type.Literal('completed'), Type.Literal('cancelled')]);
+
 export const ReminderView = Type.Object(
   {
     id: Id,
     userId: Id,
-    status: Type.Union([Type.Literal('active'), Type.Literal('paused'), Type.Literal('completed'), Type.Literal('cancelled')]),
+    status: Status,
     title: Type.String(),
     description: Type.String({ description: 'Human description of the recurrence' }),
     recurrence: RecurrenceSchema,
@@ -93,3 +95,18 @@ export const SnoozeBody = Type.Object(
 
 export const DecisionsQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 20 })) });
 export const DecisionList = Type.Object({ data: Type.Array(Type.Unknown()) });
+
+export const ReminderListQuery = Type.Object(
+  {
+    userId: Type.Optional(Id),
+    status: Type.Optional(Status),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    cursor: Type.Optional(Type.String({ maxLength: 512, description: 'nextCursor of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+
+export const ReminderList = Type.Object({
+  data: Type.Array(ReminderView),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
+});

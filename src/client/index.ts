@@ -1,0 +1,130 @@
+/**
+ * The typed TypeScript client of Chime's HTTP API. Its types are derived from the same TypeBox
+ * schemas that validate requests and generate /openapi.json, so client, server and spec agree.
+ *
+ * One retry layer (like stripe-node): network errors, 409 in-flight, 429 and 5xx are retried with
+ * capped, jittered exponential backoff, reusing the same Idempotency-Key, which is made once per
+ * intent. Lists are async iterators over cursor pages.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Static } from 'typebox';
+import type {
+  CreateReminderBody,
+  EditReminderBody,
+  ReminderList,
+  ReminderListQuery,
+  ReminderView,
+} from '../api/schemas/reminders.js';
+import type { Problem } from '../api/problem.js';
+
+export type Reminder = Static<typeof ReminderView>;
+export type CreateReminder = Static<typeof CreateReminderBody>;
+export type EditReminder = Static<typeof EditReminderBody>;
+export type ReminderPage = Static<typeof ReminderList>;
+export type ListRemindersParams = Omit<Static<typeof ReminderListQuery>, 'cursor'>;
+
+/** An error answer of the API, with its stable problem `type`. */
+export class ChimeApiError extends Error {
+  readonly type: string;
+  readonly status: number;
+  readonly errors: { field: string; reason: string }[];
+  readonly requestId: string | undefined;
+  constructor(problem: Problem, readonly headers: Headers) {
+    super(`${problem.status} ${problem.title}${problem.detail ? `: ${problem.detail}` : ''}`);
+    this.name = 'ChimeApiError';
+    this.type = problem.type;
+    this.status = problem.status;
+    this.errors = problem.errors ?? [];
+    this.requestId = problem.instance;
+  }
+}
+
+export interface ChimeClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  maxRetries?: number;
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+export interface RequestOptions {
+  /** Defaults to a fresh UUID per call; pass your own to make a retry of yours idempotent too. */
+  idempotencyKey?: string;
+}
+
+const RETRYABLE_STATUS = new Set([409, 429, 500, 502, 503, 504]);
+
+function backoffMs(attempt: number, retryAfter: string | null): number {
+  const hinted = retryAfter ? Number(retryAfter) * 1_000 : NaN;
+  if (Number.isFinite(hinted) && hinted >= 0) return Math.min(hinted, 30_000);
+  const capped = Math.min(250 * 2 ** attempt, 8_000);
+  return capped / 2 + Math.random() * (capped / 2);
+}
+
+export function createChimeClient(options: ChimeClientOptions) {
+  const fetchImpl = options.fetch ?? fetch;
+  const maxRetries = options.maxRetries ?? 2;
+
+  async function call<T>(method: string, path: string, init: { body?: unknown; query?: Record<string, unknown> } & RequestOptions = {}): Promise<T> {
+    const url = new URL(path, options.baseUrl);
+    for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { authorization: `Bearer ${options.apiKey}`, accept: 'application/json' };
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    // Made once per intent, reused by every retry below.
+    if (method === 'POST') headers['idempotency-key'] = init.idempotencyKey ?? randomUUID();
+    for (let attempt = 0; ; attempt++) {
+      let response: Response;
+      try {
+        response = await fetchImpl(url, {
+          method,
+          headers,
+          ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+          signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+        });
+      } catch (error) {
+        if (attempt >= maxRetries) throw error;
+        await new Promise((r) => setTimeout(r, backoffMs(attempt, null)));
+        continue;
+      }
+      if (response.ok) return (response.status === 204 ? undefined : await response.json()) as T;
+      if (RETRYABLE_STATUS.has(response.status) && attempt < maxRetries) {
+        await response.body?.cancel();
+        await new Promise((r) => setTimeout(r, backoffMs(attempt, response.headers.get('retry-after'))));
+        continue;
+      }
+      throw new ChimeApiError((await response.json()) as Problem, response.headers);
+    }
+  }
+
+  const reminderPath = (id: string, action = '') => `/v1/reminders/${encodeURIComponent(id)}${action}`;
+
+  return {
+    reminders: {
+      create: (body: CreateReminder, opts?: RequestOptions) => call<Reminder>('POST', '/v1/reminders', { body, ...opts }),
+      get: (id: string) => call<Reminder>('GET', reminderPath(id)),
+      edit: (id: string, patch: EditReminder) => call<Reminder>('PATCH', reminderPath(id), { body: patch }),
+      pause: (id: string, opts?: RequestOptions) => call<Reminder>('POST', reminderPath(id, '/pause'), opts),
+      resume: (id: string, opts?: RequestOptions) => call<Reminder>('POST', reminderPath(id, '/resume'), opts),
+      cancel: (id: string, opts?: RequestOptions) => call<Reminder>('POST', reminderPath(id, '/cancel'), opts),
+      skipNext: (id: string, opts?: RequestOptions) => call<Reminder>('POST', reminderPath(id, '/skip-next'), opts),
+      snooze: (id: string, until: Date, opts?: RequestOptions) =>
+        call<Reminder>('POST', reminderPath(id, '/snooze'), { body: { until: until.toISOString() }, ...opts }),
+      decisions: (id: string, limit?: number) =>
+        call<{ data: unknown[] }>('GET', reminderPath(id, '/decisions'), { query: { limit } }),
+      /** One page; pass the previous page's `nextCursor` to continue. */
+      page: (params: ListRemindersParams & { cursor?: string } = {}) =>
+        call<ReminderPage>('GET', '/v1/reminders', { query: params }),
+      /** Every reminder matching `params`, page by page. */
+      async *list(params: ListRemindersParams = {}): AsyncGenerator<Reminder> {
+        let cursor: string | undefined;
+        do {
+          const page: ReminderPage = await call<ReminderPage>('GET', '/v1/reminders', { query: { ...params, cursor } });
+          yield* page.data;
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+      },
+    },
+  };
+}
+
+export type ChimeClient = ReturnType<typeof createChimeClient>;
