@@ -8,6 +8,7 @@ import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import { ChimeErrorType, DeliveryError } from '../domain/errors.js';
 import type { MessageSender, OutboundMessage, ProviderAcceptance } from '../domain/delivery.js';
+import { sinkFileName } from './sink.js';
 
 export const IDEMPOTENCY_HEADER = 'X-Chime-Idempotency-Key';
 
@@ -25,10 +26,22 @@ interface SmtpLikeError {
   command?: string;
 }
 
-/** SMTP 5xx and address rejections are permanent; 4xx, timeouts and broken connections are not. */
+/**
+ * nodemailer error → DeliveryError.
+ * - 5xx at RCPT TO: the address is refused → RecipientInvalid (permanent).
+ * - other 5xx (MAIL FROM, DATA: size, content, policy) → ProviderRejected (permanent).
+ * - address syntax nodemailer refuses before talking (EENVELOPE without a reply) → RecipientInvalid.
+ * - 4xx, timeouts, dropped connections, TLS trouble → ProviderUnavailable (retryable).
+ * - authentication failures (EAUTH, 535) → ProviderUnavailable: a credentials problem the operator
+ *   can fix; failing every reminder for good meanwhile would lose them, and the circuit breaker
+ *   keeps a misconfigured relay from tying up the workers.
+ */
 export function classifySmtpError(error: unknown): DeliveryError {
   const e = (error ?? {}) as SmtpLikeError;
   const message = error instanceof Error ? error.message : String(error);
+  if (e.code === 'EAUTH') {
+    return new DeliveryError(ChimeErrorType.ProviderUnavailable, `SMTP authentication failed: ${message}`, { cause: error });
+  }
   if (typeof e.responseCode === 'number' && e.responseCode >= 500) {
     const type = e.command === 'RCPT TO' ? ChimeErrorType.RecipientInvalid : ChimeErrorType.ProviderRejected;
     return new DeliveryError(type, `SMTP ${e.responseCode}: ${message}`, { cause: error });
@@ -36,7 +49,8 @@ export function classifySmtpError(error: unknown): DeliveryError {
   if (e.code === 'EENVELOPE' && e.responseCode === undefined) {
     return new DeliveryError(ChimeErrorType.RecipientInvalid, message, { cause: error });
   }
-  return new DeliveryError(ChimeErrorType.ProviderUnavailable, message, { cause: error });
+  const label = typeof e.responseCode === 'number' ? `SMTP ${e.responseCode}: ${message}` : `SMTP unavailable: ${message}`;
+  return new DeliveryError(ChimeErrorType.ProviderUnavailable, label, { cause: error });
 }
 
 function buildMail(from: string, message: OutboundMessage) {
@@ -50,19 +64,60 @@ function buildMail(from: string, message: OutboundMessage) {
   };
 }
 
-/** Sends through an SMTP server (`smtp://user:pass@host:587`, `smtps://…`); pooled connections. */
-export function createSmtpEmailSender(options: { url: string; from: string }): MessageSender {
-  const transport: Transporter = nodemailer.createTransport({
+export interface SmtpEmailOptions {
+  /** `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://…:465` (implicit TLS). */
+  url: string;
+  from: string;
+  /** Credentials, when not in the URL. */
+  auth?: { user: string; pass: string };
+  tls?: {
+    /** Refuse to send unless the server upgrades with STARTTLS. Default false. */
+    requireTLS?: boolean;
+    /** Verify the server certificate. Default true; switch off only for a local relay. */
+    rejectUnauthorized?: boolean;
+    /** PEM CA bundle for a private relay. */
+    ca?: string;
+  };
+  /** Pooled connections (default true) and how many (default 5). */
+  pool?: boolean;
+  maxConnections?: number;
+  /** TCP connect timeout. Default 10 000 ms. */
+  connectionTimeoutMs?: number;
+  /** Wait for the server greeting. Default 10 000 ms. */
+  greetingTimeoutMs?: number;
+  /** Socket inactivity timeout, which bounds a server that stalls after DATA. Default 30 000 ms. */
+  socketTimeoutMs?: number;
+}
+
+/**
+ * Sends through an SMTP server, pooled. Every message carries a Message-ID derived from its
+ * idempotency key: SMTP has no idempotency of its own, so after a timeout-after-DATA a retry
+ * sends the same message again with the same Message-ID (receivers that deduplicate on it, and
+ * mail clients threading on it, show one message).
+ */
+export function createSmtpEmailSender(options: SmtpEmailOptions): MessageSender {
+  const pool = options.pool ?? true;
+  const common = {
     url: options.url,
-    pool: true,
-    maxConnections: 5,
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 30_000,
-  });
+    connectionTimeout: options.connectionTimeoutMs ?? 10_000,
+    greetingTimeout: options.greetingTimeoutMs ?? 10_000,
+    socketTimeout: options.socketTimeoutMs ?? 30_000,
+    ...(options.auth ? { auth: { user: options.auth.user, pass: options.auth.pass } } : {}),
+    ...(options.tls?.requireTLS ? { requireTLS: true } : {}),
+    tls: {
+      rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
+      ...(options.tls?.ca ? { ca: options.tls.ca } : {}),
+    },
+  };
+  const transport: Transporter = pool
+    ? nodemailer.createTransport({ ...common, pool: true, maxConnections: options.maxConnections ?? 5 })
+    : nodemailer.createTransport(common);
   return {
     channel: 'email',
     async send(message: OutboundMessage): Promise<ProviderAcceptance> {
+      if (message.channel !== 'email') {
+        throw new DeliveryError(ChimeErrorType.ProviderRejected, `email sender got a ${message.channel} message`);
+      }
       try {
         const info = (await transport.sendMail(buildMail(options.from, message))) as { messageId: string };
         return { provider: 'smtp', providerMessageId: info.messageId, acceptedAt: new Date().toISOString() };
@@ -88,7 +143,7 @@ export function createFileEmailSender(options: { dir: string; from: string }): M
     async send(message: OutboundMessage): Promise<ProviderAcceptance> {
       const info = (await transport.sendMail(buildMail(options.from, message))) as { message: Buffer; messageId: string };
       await mkdir(options.dir, { recursive: true });
-      await writeFile(path.join(options.dir, `${message.idempotencyKey}.eml`), info.message);
+      await writeFile(path.join(options.dir, sinkFileName(message.idempotencyKey, 'eml')), info.message);
       return { provider: 'file-sink', providerMessageId: info.messageId, acceptedAt: new Date().toISOString() };
     },
   };

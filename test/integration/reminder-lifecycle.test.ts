@@ -33,7 +33,7 @@ afterAll(async () => {
 const daily0900Paris = { dtstart: '2026-01-05T09:00:00', tzid: 'Europe/Paris', rrule: 'FREQ=DAILY' };
 
 async function create(userId: string, extra: Record<string, unknown> = {}): Promise<ReminderView> {
-  return stack.reminders.create(stack.tenantId, {
+  return stack.reminders.create({ tenantId: stack.tenantId }, {
     userId,
     email: `${userId}@example.com`,
     title: 'Water the plants',
@@ -216,7 +216,7 @@ describe('catch-up after workers were down', () => {
     const persistence = createStoragePersistence(stack.database.db);
     const service = createReminderService({ workflows: stack.client.workflow, taskQueue, persistence, catchUpWindowMs: 3_000 });
     // Occurrences at +1 s, +5 s, +9 s, +13 s, +17 s, +21 s; no worker polls this queue for ~10 s.
-    const reminder = await service.create(stack.tenantId, {
+    const reminder = await service.create({ tenantId: stack.tenantId }, {
       userId: 'hollerith',
       email: 'hollerith@example.com',
       title: 'Tick',

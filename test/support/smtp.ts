@@ -1,8 +1,11 @@
 /**
  * A real SMTP server in the test process (smtp-server): what nodemailer talks to in tests.
- * It records every accepted message, raw, with its envelope.
+ * It records every accepted message, raw, with its envelope, and can be scripted to misbehave per
+ * delivery attempt: answer 4xx/5xx at RCPT or after DATA, drop the connection, or take the message
+ * and never answer (the client times out after the provider accepted it).
  */
-import { SMTPServer } from 'smtp-server';
+import type { Socket } from 'node:net';
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { freePort } from './ports.js';
 
 export interface ReceivedMail {
@@ -11,6 +14,26 @@ export interface ReceivedMail {
   raw: string;
   headers: Record<string, string>;
   receivedAt: number;
+  /** True when the server kept the message but never confirmed it (stall-after-data). */
+  unconfirmed: boolean;
+}
+
+/** One scripted misbehaviour, applied to one delivery attempt (one RCPT TO). */
+export type SmtpFault =
+  /** Reply `code` (4xx or 5xx) to RCPT TO. */
+  | { kind: 'reject-rcpt'; code: number; message?: string }
+  /** Read the whole message, then reply `code` (4xx or 5xx) instead of 250. */
+  | { kind: 'reject-data'; code: number; message?: string }
+  /** Close the TCP connection in answer to RCPT TO. */
+  | { kind: 'drop-at-rcpt' }
+  /** Read the whole message, then close the TCP connection without a reply (nothing stored). */
+  | { kind: 'drop-after-data' }
+  /** Read and store the message, then never reply: the client times out after success. */
+  | { kind: 'stall-after-data' };
+
+export interface SmtpAttempt {
+  to: string;
+  fault: SmtpFault['kind'] | 'none';
 }
 
 function parseHeaders(raw: string): Record<string, string> {
@@ -27,40 +50,102 @@ function parseHeaders(raw: string): Record<string, string> {
 export interface TestSmtpServer {
   url: string;
   received: ReceivedMail[];
+  /** Every delivery attempt (RCPT TO) with the fault applied to it, oldest first. */
+  attempts: SmtpAttempt[];
+  /** Script the next attempts, one fault each, for any recipient. */
+  scriptFaults(...faults: SmtpFault[]): void;
+  /** Script the next attempts to `to` (consulted before the general script). */
+  scriptFaultsFor(to: string, ...faults: SmtpFault[]): void;
   /** Resolves once `count` messages have arrived (or rejects after `timeoutMs`). */
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
+  /** Received messages carrying this Message-ID. */
+  receivedWithMessageId(messageId: string): ReceivedMail[];
   close(): Promise<void>;
 }
 
 export async function startSmtpServer(): Promise<TestSmtpServer> {
   const received: ReceivedMail[] = [];
+  const attempts: SmtpAttempt[] = [];
+  const script: SmtpFault[] = [];
+  const scriptByRecipient = new Map<string, SmtpFault[]>();
+  const faultBySession = new Map<string, SmtpFault>();
+  const sockets = new Map<string, Socket>();
   const waiters = new Set<() => void>();
+
+  const socketKey = (address: string | undefined, port: number | undefined) => `${address ?? ''}|${port ?? ''}`;
+  const socketOf = (session: SMTPServerSession) => sockets.get(socketKey(session.remoteAddress, session.remotePort));
+  const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
+
+  function store(session: SMTPServerSession, raw: string, unconfirmed: boolean) {
+    received.push({
+      from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+      to: session.envelope.rcptTo.map((r) => r.address),
+      raw,
+      headers: parseHeaders(raw),
+      receivedAt: Date.now(),
+      unconfirmed,
+    });
+    for (const wake of waiters) wake();
+  }
+
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
+    onRcptTo(address, session, callback) {
+      const fault = scriptByRecipient.get(address.address)?.shift() ?? script.shift();
+      attempts.push({ to: address.address, fault: fault?.kind ?? 'none' });
+      if (fault) faultBySession.set(session.id, fault);
+      else faultBySession.delete(session.id);
+      switch (fault?.kind) {
+        case 'reject-rcpt':
+          return callback(smtpError(fault.code, fault.message ?? `${fault.code} recipient rejected by test script`));
+        case 'drop-at-rcpt':
+          socketOf(session)?.destroy();
+          return;
+        default:
+          return callback();
+      }
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
-        received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw,
-          headers: parseHeaders(raw),
-          receivedAt: Date.now(),
-        });
-        for (const wake of waiters) wake();
-        callback();
+        const fault = faultBySession.get(session.id);
+        faultBySession.delete(session.id);
+        switch (fault?.kind) {
+          case 'reject-data':
+            return callback(smtpError(fault.code, fault.message ?? `${fault.code} message rejected by test script`));
+          case 'drop-after-data':
+            socketOf(session)?.destroy();
+            return;
+          case 'stall-after-data':
+            store(session, raw, true);
+            return; // never answer
+          default:
+            store(session, raw, false);
+            return callback();
+        }
       });
     },
+  });
+  server.server.on('connection', (socket: Socket) => {
+    const key = socketKey(socket.remoteAddress, socket.remotePort);
+    sockets.set(key, socket);
+    socket.once('close', () => sockets.delete(key));
   });
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     url: `smtp://127.0.0.1:${port}`,
     received,
+    attempts,
+    scriptFaults: (...faults) => void script.push(...faults),
+    scriptFaultsFor(to, ...faults) {
+      scriptByRecipient.set(to, [...(scriptByRecipient.get(to) ?? []), ...faults]);
+    },
+    receivedWithMessageId: (messageId) => received.filter((m) => m.headers['message-id'] === messageId),
     waitFor(count, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
@@ -78,6 +163,10 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
         check();
       });
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets.values()) socket.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -67,7 +67,7 @@ export async function startTestStack(options: { catchUpWindowMs?: number } = {})
       await running;
       await nativeConnection.close();
       await connection.close();
-      email.close?.();
+      await email.close?.();
       await database.close();
       await smtp.close();
     },

@@ -55,7 +55,7 @@ describe('daily reminder across a DST change (time-skipping)', () => {
       persistence: createStoragePersistence(database.db),
     });
     const result = await worker.runUntil(async () => {
-      const reminder = await service.create(TenantId('acme'), {
+      const reminder = await service.create({ tenantId: TenantId('acme') }, {
         userId: 'lin',
         email: 'lin@example.com',
         title: 'Morning pills',
