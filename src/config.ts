@@ -29,7 +29,41 @@ export const ConfigSchema = Type.Object({
     /** Unset: email goes to the local sink under `dataDir/outbox/email`. */
     url: Type.Optional(Type.String({ minLength: 1 })),
     from: Type.String({ minLength: 3 }),
+    user: Type.Optional(Type.String()),
+    pass: Type.Optional(Type.String()),
+    requireTls: Type.Boolean(),
+    rejectUnauthorized: Type.Boolean(),
+    poolMax: Type.Integer({ minimum: 1 }),
+    socketTimeoutMs: Type.Integer({ minimum: 1_000 }),
   }),
+  /** Unset: SMS goes to the local sink under `dataDir/outbox/sms`. */
+  twilio: Type.Optional(
+    Type.Object({
+      accountSid: Type.String({ minLength: 1 }),
+      authToken: Type.String({ minLength: 1 }),
+      from: Type.Optional(Type.String({ minLength: 1 })),
+      messagingServiceSid: Type.Optional(Type.String({ minLength: 1 })),
+      /** Public URL of POST /v1/webhooks/twilio/status; unset: no status callbacks. */
+      statusCallbackUrl: Type.Optional(Type.String({ minLength: 1 })),
+      apiUrl: Type.Optional(Type.String({ minLength: 1 })),
+      timeoutMs: Type.Integer({ minimum: 100 }),
+    }),
+  ),
+  /** Per provider: a circuit breaker and a bulkhead so a dead provider cannot hold every worker slot. */
+  breaker: Type.Object({
+    failures: Type.Integer({ minimum: 1 }),
+    openMs: Type.Integer({ minimum: 100 }),
+    maxConcurrent: Type.Integer({ minimum: 1 }),
+  }),
+  retention: Type.Object({
+    /** HTTP Idempotency-Key records (IETF draft: at least 24 h). */
+    idempotencyHours: Type.Integer({ minimum: 1 }),
+    /** Delivery ledger and decision records; 0 keeps them forever. */
+    ledgerDays: Type.Integer({ minimum: 0 }),
+  }),
+  /** A late occurrence is still delivered within this window, else recorded as missed. */
+  catchUpWindowMs: Type.Integer({ minimum: 0 }),
+  rateLimitPerMinute: Type.Integer({ minimum: 1 }),
   logLevel: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
   ),
@@ -52,6 +86,14 @@ function int(env: Env, name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n)) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
   return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
 function opt(env: Env, name: string): string | undefined {
@@ -80,7 +122,35 @@ export function loadConfig(env: Env = process.env): Config {
     smtp: {
       url: opt(env, 'SMTP_URL'),
       from: opt(env, 'CHIME_EMAIL_FROM') ?? 'Chime <reminders@chime.localhost>',
+      user: opt(env, 'SMTP_USER'),
+      pass: opt(env, 'SMTP_PASS'),
+      requireTls: bool(env, 'SMTP_REQUIRE_TLS', false),
+      rejectUnauthorized: bool(env, 'SMTP_TLS_REJECT_UNAUTHORIZED', true),
+      poolMax: int(env, 'SMTP_POOL_MAX', 5),
+      socketTimeoutMs: int(env, 'SMTP_SOCKET_TIMEOUT_MS', 30_000),
     },
+    twilio: opt(env, 'TWILIO_ACCOUNT_SID')
+      ? {
+          accountSid: opt(env, 'TWILIO_ACCOUNT_SID'),
+          authToken: opt(env, 'TWILIO_AUTH_TOKEN'),
+          from: opt(env, 'TWILIO_FROM'),
+          messagingServiceSid: opt(env, 'TWILIO_MESSAGING_SERVICE_SID'),
+          statusCallbackUrl: opt(env, 'TWILIO_STATUS_CALLBACK_URL'),
+          apiUrl: opt(env, 'TWILIO_API_URL'),
+          timeoutMs: int(env, 'TWILIO_TIMEOUT_MS', 10_000),
+        }
+      : undefined,
+    breaker: {
+      failures: int(env, 'CHIME_BREAKER_FAILURES', 5),
+      openMs: int(env, 'CHIME_BREAKER_OPEN_MS', 30_000),
+      maxConcurrent: int(env, 'CHIME_PROVIDER_MAX_CONCURRENT', 20),
+    },
+    retention: {
+      idempotencyHours: int(env, 'CHIME_IDEMPOTENCY_RETENTION_HOURS', 24),
+      ledgerDays: int(env, 'CHIME_LEDGER_RETENTION_DAYS', 0),
+    },
+    catchUpWindowMs: int(env, 'CHIME_CATCH_UP_WINDOW_MS', 15 * 60_000),
+    rateLimitPerMinute: int(env, 'CHIME_RATE_LIMIT_PER_MINUTE', 600),
     logLevel: opt(env, 'CHIME_LOG_LEVEL') ?? 'info',
   };
   // Drop undefined optionals so the schema sees them as absent.
@@ -90,6 +160,10 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(
       `invalid configuration at ${first?.instancePath || '/'}: ${first?.message ?? 'unknown error'}`,
     );
+  }
+  const twilio = (cleaned as Config).twilio;
+  if (twilio && (twilio.from === undefined) === (twilio.messagingServiceSid === undefined)) {
+    throw new ConfigError('with TWILIO_ACCOUNT_SID set exactly one of TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID is required');
   }
   return cleaned;
 }

@@ -9,8 +9,11 @@ import type { FastifyInstance } from 'fastify';
 import { createActivities } from '../../activities/index.js';
 import { buildApp } from '../api/app.js';
 import { createFileEmailSender, createSmtpEmailSender } from '../channels/email.js';
+import { withCircuitBreaker } from '../channels/resilience.js';
+import { createFileSmsSender } from '../channels/sms-file.js';
+import { createTwilioSmsSender } from '../channels/sms-twilio.js';
 import type { Config } from '../config.js';
-import type { MessageSender } from '../domain/delivery.js';
+import type { Channel, MessageSender } from '../domain/delivery.js';
 import { TenantId } from '../domain/ids.js';
 import { createReminderService } from '../reminders/service.js';
 import { openDatabase, type OpenedDatabase } from '../storage/database.js';
@@ -20,12 +23,67 @@ import { createChimeWorker } from '../temporal/worker.js';
 /** Until API keys and tenants land, the embedded stack serves one tenant. */
 export const DEFAULT_TENANT = TenantId('default');
 
-export function emailSender(config: Config): { sender: MessageSender; description: string } {
-  if (config.smtp.url) {
-    return { sender: createSmtpEmailSender({ url: config.smtp.url, from: config.smtp.from }), description: 'SMTP' };
+export interface Senders {
+  senders: Record<Channel, MessageSender>;
+  /** Where each channel goes, for the start-up line: never a credential. */
+  description: string;
+  close(): Promise<void>;
+}
+
+function emailSender(config: Config): [MessageSender, string] {
+  const { smtp } = config;
+  if (smtp.url) {
+    const sender = createSmtpEmailSender({
+      url: smtp.url,
+      from: smtp.from,
+      ...(smtp.user && smtp.pass ? { auth: { user: smtp.user, pass: smtp.pass } } : {}),
+      tls: { requireTLS: smtp.requireTls, rejectUnauthorized: smtp.rejectUnauthorized },
+      maxConnections: smtp.poolMax,
+      socketTimeoutMs: smtp.socketTimeoutMs,
+    });
+    return [sender, 'email via SMTP'];
   }
   const dir = path.join(config.dataDir, 'outbox', 'email');
-  return { sender: createFileEmailSender({ dir, from: config.smtp.from }), description: `files in ${dir}` };
+  return [createFileEmailSender({ dir, from: smtp.from }), `email to files in ${dir}`];
+}
+
+function smsSender(config: Config): [MessageSender, string] {
+  const { twilio } = config;
+  if (twilio) {
+    const sender = createTwilioSmsSender({
+      accountSid: twilio.accountSid,
+      authToken: twilio.authToken,
+      ...(twilio.from ? { from: twilio.from } : {}),
+      ...(twilio.messagingServiceSid ? { messagingServiceSid: twilio.messagingServiceSid } : {}),
+      ...(twilio.statusCallbackUrl ? { statusCallbackUrl: twilio.statusCallbackUrl } : {}),
+      ...(twilio.apiUrl ? { baseUrl: twilio.apiUrl } : {}),
+      timeoutMs: twilio.timeoutMs,
+    });
+    return [sender, 'SMS via Twilio'];
+  }
+  const dir = path.join(config.dataDir, 'outbox', 'sms');
+  return [createFileSmsSender({ dir }), `SMS to files in ${dir}`];
+}
+
+/** Every provider behind its own circuit breaker and bulkhead. */
+export function createSenders(config: Config): Senders {
+  const [email, emailWhere] = emailSender(config);
+  const [sms, smsWhere] = smsSender(config);
+  const guard = <S extends MessageSender>(sender: S) =>
+    withCircuitBreaker(sender, {
+      failureThreshold: config.breaker.failures,
+      openMs: config.breaker.openMs,
+      maxConcurrent: config.breaker.maxConcurrent,
+    });
+  const senders = { email: guard(email), sms: guard(sms) };
+  return {
+    senders,
+    description: `${emailWhere}, ${smsWhere}`,
+    async close() {
+      await email.close?.();
+      await sms.close?.();
+    },
+  };
 }
 
 export async function openStorage(config: Config): Promise<OpenedDatabase> {
@@ -35,7 +93,7 @@ export async function openStorage(config: Config): Promise<OpenedDatabase> {
 export async function startWorker(
   config: Config,
   storage: OpenedDatabase,
-  email: MessageSender,
+  senders: Senders,
 ): Promise<{ worker: Worker; done: Promise<void>; close(): Promise<void> }> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const persistence = createStoragePersistence(storage.db);
@@ -43,7 +101,7 @@ export async function startWorker(
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: createActivities({ senders: { email }, contacts: persistence, decisions: persistence }),
+    activities: createActivities({ senders: senders.senders, contacts: persistence, decisions: persistence }),
   });
   const done = worker.run();
   return {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { resolveTool } from '../../scripts/temporal-tools.mjs';
 import { loadConfig } from '../config.js';
 import { startDevServer } from '../temporal/dev-server.js';
-import { emailSender, openStorage, startApi, startWorker } from './runtime.js';
+import { createSenders, openStorage, startApi, startWorker } from './runtime.js';
 
 const config = loadConfig();
 await mkdir(config.dataDir, { recursive: true });
@@ -20,13 +20,13 @@ const server = await startDevServer({
   dbFile: path.join(config.dataDir, 'temporal.sqlite'),
 });
 const storage = await openStorage(config);
-const email = emailSender(config);
-const worker = await startWorker(config, storage, email.sender);
+const senders = createSenders(config);
+const worker = await startWorker(config, storage, senders);
 const api = await startApi(config, storage);
 
 console.log(
   `Chime is up — API ${api.url} · Temporal UI ${server.uiUrl} · Temporal ${server.address} · ` +
-    `database ${storage.kind === 'pglite' ? path.join(config.dataDir, 'pglite') : 'DATABASE_URL'} · email ${email.description}`,
+    `database ${storage.kind === 'pglite' ? path.join(config.dataDir, 'pglite') : 'DATABASE_URL'} · ${senders.description}`,
 );
 
 let stopping = false;
@@ -36,7 +36,7 @@ async function stop(signal: string) {
   console.log(`\nchime: ${signal} received, stopping…`);
   await api.close();
   await worker.close();
-  await email.sender.close?.();
+  await senders.close();
   await storage.close();
   await server.stop();
   console.log('chime: stopped');
