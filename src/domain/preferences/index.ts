@@ -1,0 +1,23 @@
+export {
+  CATEGORY_PATTERN,
+  ChannelSchema,
+  ChannelSwitchesSchema,
+  ContactsSchema,
+  E164_PATTERN,
+  EmailContactSchema,
+  HHMM_PATTERN,
+  OptOutSchema,
+  PreferencesSchema,
+  QuietHoursSchema,
+  QuietWindowSchema,
+  SmsContactSchema,
+  WEEKDAYS,
+  type ChannelSwitches,
+  type Contacts,
+  type OptOut,
+  type Preferences,
+  type QuietHours,
+  type QuietWindow,
+  type Weekday,
+} from './schema.js';
+export { defaultPreferences, validatePreferences, validateTimeZone } from './validate.js';
