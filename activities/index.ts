@@ -1,43 +1,34 @@
 /**
  * Activities: every side effect of a reminder's life. Built by a factory that receives its
- * dependencies; the worker (src/entry/worker.ts) is the one place where real ones are made.
+ * dependencies; the worker (src/entry/runtime.ts) is the one place where real ones are made.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { compileRecurrence, RecurrenceError, type Occurrence, type RecurrenceInput } from '../src/domain/recurrence/index.js';
 import { deliveryIdempotencyKey } from '../src/domain/idempotency.js';
-import { ChimeErrorType, DeliveryError } from '../src/domain/errors.js';
-import type { Channel, ContactDirectory, MessageSender, OccurrenceRef, ProviderAcceptance } from '../src/domain/delivery.js';
+import { ChimeErrorType, DeliveryError, InvalidInputError } from '../src/domain/errors.js';
+import type { Channel, MessageSender, OccurrenceRef, ProviderAcceptance } from '../src/domain/delivery.js';
+import { capLookups, decide, resolvePolicy, type ChannelDecision, type PolicyOverrides } from '../src/domain/policy/index.js';
+import { validatePreferences, type Preferences } from '../src/domain/preferences/index.js';
+import type { ReminderId, TenantId, UserId } from '../src/domain/ids.js';
 import type { OccurrenceDecision } from '../workflows/reminder.js';
+import type { Ledger } from '../src/storage/ledger.js';
+import type { DecisionLog } from '../src/storage/decisions.js';
 
-/** Port: where occurrence decisions are stored for the API and for audits. */
-export interface DecisionLog {
-  record(entry: { tenantId: string; userId: string; decision: OccurrenceDecision }): Promise<void>;
+/** Port: the user's stored preference document (validated here, at send time). */
+export interface PreferenceSource {
+  preferencesOf(tenantId: TenantId, userId: UserId): Promise<unknown>;
 }
+
+/** A sender may look for an earlier, possibly accepted attempt before sending again (Twilio). */
+type RetryAwareSender = MessageSender & {
+  send(message: Parameters<MessageSender['send']>[0], context?: { possiblyAttempted?: boolean; since?: Date }): Promise<ProviderAcceptance>;
+};
 
 export interface ActivityDependencies {
   senders: Partial<Record<Channel, MessageSender>>;
-  contacts: ContactDirectory;
-  decisions: DecisionLog;
-}
-
-/** The send-time verdict for one channel of one occurrence. */
-export type ChannelVerdict =
-  | { channel: Channel; action: 'send' }
-  | { channel: Channel; action: 'defer'; untilEpochMs: number; reason: string; explanation: string }
-  | { channel: Channel; action: 'skip'; reason: string; explanation: string };
-
-export interface DecideRequest {
-  tenantId: string;
-  userId: string;
-  occurrence: OccurrenceRef;
-  category: string;
-  channels: Channel[];
-  policy?: Record<string, unknown>;
-  /** The workflow's clock, so the decision is reproducible from history. */
-  nowEpochMs: number;
-  deferredSinceEpochMs?: number;
-  /** The following occurrence's instant: a deferral that reaches it collapses this one. */
-  followingEpochMs?: number;
+  preferences: PreferenceSource;
+  ledger: Pick<Ledger, 'claim' | 'settle' | 'countSent'>;
+  decisions: Pick<DecisionLog, 'record'>;
 }
 
 export interface PlanRequest {
@@ -54,8 +45,20 @@ export interface Plan {
   missed: { count: number; last?: Occurrence };
 }
 
-/** At most this many missed occurrences are walked per plan; a longer outage takes several plans. */
-const MISSED_WALK_LIMIT = 1_000;
+export interface DecideRequest {
+  tenantId: string;
+  userId: string;
+  occurrence: OccurrenceRef;
+  category: string;
+  channels: Channel[];
+  policy?: PolicyOverrides;
+  /** The zone quiet hours fall back to when the user has none (the reminder's own). */
+  fallbackTimeZone: string;
+  /** The workflow's clock, so the decision is reproducible from history. */
+  nowEpochMs: number;
+  /** The following occurrence's instant: when it is already due, this one collapses (if the policy says so). */
+  followingEpochMs?: number;
+}
 
 export interface DeliverRequest {
   tenantId: string;
@@ -69,6 +72,24 @@ export interface DeliveryReceipt extends ProviderAcceptance {
   channel: Channel;
   idempotencyKey: string;
 }
+
+export interface RecordDecisionRequest {
+  tenantId: string;
+  userId: string;
+  decision: OccurrenceDecision;
+  /** n-th decision about this occurrence: (reminder, occurrence, sequence) is stored once. */
+  sequence: number;
+}
+
+/** At most this many missed occurrences are walked per plan; a longer outage takes several plans. */
+const MISSED_WALK_LIMIT = 1_000;
+
+/** Activity failure types of our own (besides ChimeErrorType). */
+export const ActivityErrorType = {
+  /** Another worker holds the ledger lease of this key: retry later, it will be settled or freed. */
+  DeliveryInProgress: 'delivery_in_progress',
+  PreferencesInvalid: 'preferences_invalid',
+} as const;
 
 /** Turns a domain failure into the Temporal failure whose `type` the retry policy understands. */
 function toActivityFailure(error: unknown): unknown {
@@ -84,10 +105,25 @@ function toActivityFailure(error: unknown): unknown {
   if (error instanceof RecurrenceError) {
     return ApplicationFailure.create({ type: error.type, message: error.message, nonRetryable: true, cause: error });
   }
+  if (error instanceof InvalidInputError) {
+    return ApplicationFailure.create({ type: ActivityErrorType.PreferencesInvalid, message: error.message, nonRetryable: true });
+  }
   return error;
 }
 
-export function createActivities({ senders, contacts, decisions }: ActivityDependencies) {
+function contactOf(preferences: Preferences, channel: Channel): string | undefined {
+  return channel === 'email' ? preferences.contacts.email?.address : preferences.contacts.sms?.number;
+}
+
+const decisionKind = (d: OccurrenceDecision) =>
+  d.kind === 'delivered' ? (d.channels.some((c) => c.outcome === 'sent') ? 'sent' : 'failed') : d.kind;
+
+export function createActivities({ senders, preferences, ledger, decisions }: ActivityDependencies) {
+  async function currentPreferences(tenantId: string, userId: string, fallbackTimeZone: string): Promise<Preferences> {
+    const stored = (await preferences.preferencesOf(tenantId as TenantId, userId as UserId)) ?? {};
+    return validatePreferences({ timeZone: fallbackTimeZone, ...(stored as object) });
+  }
+
   return {
     /**
      * Expands the recurrence in its zone: the next `count` occurrences, and how many fell behind the
@@ -110,32 +146,125 @@ export function createActivities({ senders, contacts, decisions }: ActivityDepen
       }
     },
 
-    /** Reads the user's preferences as they are now and decides each channel (send, defer, skip). */
-    async decideOccurrence(request: DecideRequest): Promise<ChannelVerdict[]> {
-      return request.channels.map((channel) => ({ channel, action: 'send' as const }));
+    /** Reads the user's preferences as they are now and decides each channel: send, defer or skip. */
+    async decideOccurrence(request: DecideRequest): Promise<ChannelDecision[]> {
+      try {
+        const { tenantId, userId, occurrence, nowEpochMs: now } = request;
+        const prefs = await currentPreferences(tenantId, userId, request.fallbackTimeZone);
+        const policy = resolvePolicy(request.policy);
+        const recentSends: Partial<Record<Channel, number>> = {};
+        for (const { channel, since } of capLookups(policy, request.channels, now)) {
+          recentSends[channel] = await ledger.countSent({
+            tenantId: tenantId as TenantId,
+            userId: userId as UserId,
+            channel,
+            category: request.category,
+            since: new Date(since),
+          });
+        }
+        const decision = decide({
+          occurrence: {
+            scheduledFor: Date.parse(occurrence.scheduledFor),
+            recurrenceId: occurrence.recurrenceId,
+            category: request.category,
+            channels: request.channels,
+          },
+          preferences: prefs,
+          policy,
+          now,
+          recentSends,
+          pendingNewer: request.followingEpochMs !== undefined && request.followingEpochMs <= now,
+        });
+        return decision.channels;
+      } catch (error) {
+        throw toActivityFailure(error);
+      }
     },
 
-    async recordDecision(entry: { tenantId: string; userId: string; decision: OccurrenceDecision }): Promise<void> {
-      await decisions.record(entry);
+    async recordDecision({ tenantId, userId, decision, sequence }: RecordDecisionRequest): Promise<void> {
+      const reason =
+        decision.kind === 'skipped' ? decision.reason : decision.kind === 'deferred' ? decision.explanation : undefined;
+      await decisions.record({
+        tenantId: tenantId as TenantId,
+        userId: userId as UserId,
+        source: { reminderId: decision.occurrence.reminderId as ReminderId },
+        recurrenceId: decision.occurrence.recurrenceId,
+        occurrenceAt: new Date(decision.occurrence.scheduledFor),
+        sequence,
+        decidedAt: new Date(decision.decidedAt),
+        kind: decisionKind(decision),
+        ...(reason !== undefined ? { reason } : {}),
+        ...(decision.kind === 'deferred' ? { deferredUntil: new Date(decision.until) } : {}),
+        channels: decision.kind === 'delivered' || decision.kind === 'skipped' ? decision.channels : [],
+        details: decision.kind === 'missed' ? { count: decision.count, lateByMs: decision.lateByMs } : {},
+      });
     },
 
+    /**
+     * Delivers one occurrence on one channel at most once per idempotency key: the ledger row is
+     * claimed before the provider call and settled after it. A retry that finds the key settled
+     * returns the stored result without calling the provider again.
+     */
     async deliver(request: DeliverRequest): Promise<DeliveryReceipt> {
       const { tenantId, userId, occurrence, channel, content } = request;
       const idempotencyKey = deliveryIdempotencyKey({ tenantId, userId, occurrence, channel });
-      try {
-        const sender = senders[channel];
-        if (!sender) throw new DeliveryError(ChimeErrorType.NoContactPoint, `channel ${channel} is not configured`);
-        const to = await contacts.contactPoint(tenantId, userId, channel);
-        if (!to) throw new DeliveryError(ChimeErrorType.NoContactPoint, `user has no ${channel} contact point`);
-        const acceptance = await sender.send({
-          channel,
-          to,
-          subject: content.title,
-          text: content.body,
-          idempotencyKey,
+      const claim = await ledger.claim({
+        idempotencyKey,
+        tenantId: tenantId as TenantId,
+        userId: userId as UserId,
+        source: { reminderId: occurrence.reminderId as ReminderId },
+        recurrenceId: occurrence.recurrenceId,
+        occurrenceAt: new Date(occurrence.scheduledFor),
+        channel,
+      });
+      if (claim.kind === 'settled') {
+        const { delivery } = claim;
+        if (delivery.status === 'sent') {
+          return {
+            channel,
+            idempotencyKey,
+            provider: delivery.provider ?? 'unknown',
+            providerMessageId: delivery.providerMessageId ?? '',
+            acceptedAt: (delivery.settledAt ?? delivery.claimedAt).toISOString(),
+          };
+        }
+        throw ApplicationFailure.create({
+          type: delivery.lastError?.type ?? ChimeErrorType.ProviderRejected,
+          message: delivery.lastError?.message ?? 'delivery failed earlier',
+          nonRetryable: true,
         });
+      }
+      if (claim.kind === 'busy') {
+        throw ApplicationFailure.create({
+          type: ActivityErrorType.DeliveryInProgress,
+          message: 'another worker is delivering this key',
+        });
+      }
+      try {
+        const sender = senders[channel] as RetryAwareSender | undefined;
+        if (!sender) throw new DeliveryError(ChimeErrorType.NoContactPoint, `channel ${channel} is not configured`);
+        const prefs = await currentPreferences(tenantId, userId, 'UTC');
+        const to = contactOf(prefs, channel);
+        if (!to) throw new DeliveryError(ChimeErrorType.NoContactPoint, `user has no ${channel} contact point`);
+        // A second attempt at this key may follow an accepted-but-unanswered first one.
+        const context = claim.delivery.attempts > 1 ? { possiblyAttempted: true, since: claim.delivery.createdAt } : undefined;
+        const acceptance = await sender.send({ channel, to, subject: content.title, text: content.body, idempotencyKey }, context);
+        const attempt = { attempt: claim.delivery.attempts }; // fences a stale worker's late settle
+        await ledger.settle(
+          idempotencyKey,
+          { status: 'sent', provider: acceptance.provider, providerMessageId: acceptance.providerMessageId },
+          attempt,
+        );
         return { ...acceptance, channel, idempotencyKey };
       } catch (error) {
+        const type = error instanceof DeliveryError ? error.type : 'unknown';
+        const message = error instanceof Error ? error.message : String(error);
+        const permanent = error instanceof DeliveryError && error.permanent;
+        await ledger.settle(
+          idempotencyKey,
+          { status: permanent ? 'failed' : 'unknown', errorType: type, errorMessage: message },
+          { attempt: claim.delivery.attempts },
+        );
         throw toActivityFailure(error);
       }
     },

@@ -21,7 +21,10 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ChannelVerdict, ReminderActivities } from '../activities/index.js';
+import type { ReminderActivities } from '../activities/index.js';
+import type { ChannelDecision } from '../src/domain/policy/decide.js';
+import type { PolicyOverrides } from '../src/domain/policy/policy.js';
+import { recurrenceIdFor, type ZoneMode } from '../src/domain/policy/zone-mode.js';
 import { CHANNELS, type Channel, type OccurrenceRef } from '../src/domain/delivery.js';
 import { PERMANENT_DELIVERY_ERRORS } from '../src/domain/errors.js';
 import type { Occurrence, RecurrenceInput } from '../src/domain/recurrence/index.js';
@@ -35,8 +38,7 @@ export function reminderWorkflowId(tenantId: string, userId: string, reminderId:
   return `reminder/${tenantId}/${userId}/${reminderId}`;
 }
 
-/** Whose zone the rule's wall-clock times are in: the reminder's own, or the user's current one. */
-export type ZoneMode = 'pinned' | 'follow-user';
+export type { ZoneMode };
 
 export interface ReminderContent {
   title: string;
@@ -50,14 +52,15 @@ export interface ReminderDefinition {
   channels: Channel[];
   /** Tenant-defined category (`reminders`, `digest`, …) that preferences and policies refer to. */
   category: string;
-  /** Policy overrides for this reminder (quiet-hours mode, expiry, collapse); see src/domain/policy. */
-  policy?: Record<string, unknown>;
+  /** Policy overrides for this reminder (quiet-hours mode, expiry, collapse, caps); see src/domain/policy. */
+  policy?: PolicyOverrides;
 }
 
 export type ReminderStatus = 'active' | 'paused' | 'completed' | 'cancelled';
 
 export type OccurrenceDecision =
   | { kind: 'delivered'; occurrence: OccurrenceRef; decidedAt: string; deferredFrom?: string; channels: ChannelOutcome[] }
+  | { kind: 'deferred'; occurrence: OccurrenceRef; decidedAt: string; until: string; explanation: string }
   | { kind: 'skipped'; occurrence: OccurrenceRef; decidedAt: string; reason: string; channels: ChannelOutcome[] }
   | { kind: 'missed'; occurrence: OccurrenceRef; decidedAt: string; lateByMs: number; count: number };
 
@@ -71,6 +74,8 @@ export interface CarriedState {
   snooze?: { recurrenceId: string; untilEpochMs: number };
   skipNext: boolean;
   decisions: OccurrenceDecision[];
+  /** Occurrences from this instant on were held back by a deferral (quiet hours), not missed by an outage. */
+  heldSinceEpochMs?: number;
   /** Bumped by every edit; a plan made for an older generation is thrown away. */
   generation: number;
 }
@@ -102,7 +107,7 @@ export interface EditReminderPatch {
   content?: ReminderContent;
   channels?: Channel[];
   category?: string;
-  policy?: Record<string, unknown>;
+  policy?: PolicyOverrides;
 }
 
 // Messages, typed; clients import these objects and never spell the names.
@@ -186,6 +191,9 @@ export async function reminderWorkflow(input: ReminderWorkflowInput): Promise<Re
   let snooze = carried.snooze;
   let skipNext = carried.skipNext;
   let generation = carried.generation;
+  let heldSince = carried.heldSinceEpochMs;
+  /** Older occurrences are past catching up: missed, unless a deferral held them back. */
+  const catchUpFloor = () => Math.min(Date.now() - catchUpWindowMs, heldSince ?? Infinity);
   const decisions = [...carried.decisions];
   let upcoming: Occurrence[] = [];
   let due: { occurrence: Occurrence; dueAt: number } | undefined;
@@ -304,15 +312,16 @@ export async function reminderWorkflow(input: ReminderWorkflowInput): Promise<Re
 
   const refOf = (o: Occurrence): OccurrenceRef => ({
     reminderId,
-    recurrenceId: definition.zoneMode === 'follow-user' ? o.wall : o.utc,
+    recurrenceId: recurrenceIdFor(definition.zoneMode, o),
     scheduledFor: o.utc,
   });
 
   const record = async (decision: OccurrenceDecision) => {
+    const sequence = decisions.filter((d) => d.occurrence.recurrenceId === decision.occurrence.recurrenceId).length;
     decisions.push(decision);
     if (decisions.length > DECISIONS_KEPT) decisions.splice(0, decisions.length - DECISIONS_KEPT);
     setCurrentDetails(`last decision: ${decision.kind} for ${decision.occurrence.scheduledFor}`);
-    await recordDecision({ tenantId, userId, decision });
+    await recordDecision({ tenantId, userId, decision, sequence });
   };
 
   const publish = () => {
@@ -334,13 +343,17 @@ export async function reminderWorkflow(input: ReminderWorkflowInput): Promise<Re
    * Decides and delivers one due occurrence. Deferred channels wait (interruptibly) and are decided
    * again at the new time, with the user's preferences as they are then.
    */
-  const handleOccurrence = async (occurrence: Occurrence, gen: number): Promise<'done' | 'interrupted'> => {
+  const handleOccurrence = async (
+    occurrence: Occurrence,
+    following: Occurrence | undefined,
+    gen: number,
+  ): Promise<'done' | 'interrupted'> => {
     const ref = refOf(occurrence);
     const outcomes: ChannelOutcome[] = [];
     let pending: Channel[] = definition.channels;
     let deferredFrom: number | undefined;
     for (;;) {
-      const verdicts: ChannelVerdict[] = await decideOccurrence.executeWithOptions(
+      const verdicts: ChannelDecision[] = await decideOccurrence.executeWithOptions(
         { startToCloseTimeout: '30 seconds', summary: `decide ${occurrence.local}` },
         [
           {
@@ -350,9 +363,9 @@ export async function reminderWorkflow(input: ReminderWorkflowInput): Promise<Re
             category: definition.category,
             channels: pending,
             ...(definition.policy ? { policy: definition.policy } : {}),
+            fallbackTimeZone: effectiveRecurrence().tzid,
             nowEpochMs: Date.now(),
-            ...(deferredFrom !== undefined ? { deferredSinceEpochMs: deferredFrom } : {}),
-            ...(upcoming[1] ? { followingEpochMs: upcoming[1].epochMs } : {}),
+            ...(following ? { followingEpochMs: following.epochMs } : {}),
           },
         ],
       );
@@ -374,8 +387,16 @@ export async function reminderWorkflow(input: ReminderWorkflowInput): Promise<Re
       }
       const deferred = verdicts.filter((v) => v.action === 'defer');
       if (deferred.length === 0) break;
-      const until = Math.min(...deferred.map((v) => v.untilEpochMs));
+      const until = Math.min(...deferred.map((v) => v.until));
       deferredFrom ??= Date.now();
+      heldSince ??= occurrence.epochMs;
+      await record({
+        kind: 'deferred',
+        occurrence: ref,
+        decidedAt: iso(Date.now()),
+        until: iso(until),
+        explanation: deferred.map((v) => v.explanation).join('; '),
+      });
       pending = deferred.map((v) => v.channel);
       due = { occurrence, dueAt: until };
       publish();
@@ -415,7 +436,7 @@ export async function reminderWorkflow(input: ReminderWorkflowInput): Promise<Re
     const plan = await planOccurrences({
       recurrence: effectiveRecurrence(),
       ...(afterEpochMs !== undefined ? { afterEpochMs } : {}),
-      notBeforeEpochMs: Date.now() - catchUpWindowMs,
+      notBeforeEpochMs: catchUpFloor(),
       count: UPCOMING_PLANNED,
     });
     if (generation !== gen) continue; // edited while planning: plan again
@@ -449,8 +470,11 @@ export async function reminderWorkflow(input: ReminderWorkflowInput): Promise<Re
     publish();
     if (await sleepUntil(due.dueAt, gen, `next occurrence ${next.local}${snoozed ? ' (snoozed)' : ''}`)) continue;
 
-    if (snoozed === undefined && Date.now() - next.epochMs > catchUpWindowMs) continue; // planned again → missed
-    if ((await handleOccurrence(next, gen)) === 'interrupted') continue;
+    if (snoozed === undefined && next.epochMs < catchUpFloor()) continue; // planned again → missed
+    const following = upcoming[1];
+    if ((await handleOccurrence(next, following, gen)) === 'interrupted') continue;
+    // Caught up with the present: a later outage counts as missed again.
+    if (!following || following.epochMs > Date.now()) heldSince = undefined;
     afterEpochMs = next.epochMs;
     snooze = undefined;
     due = undefined;
@@ -466,6 +490,7 @@ export async function reminderWorkflow(input: ReminderWorkflowInput): Promise<Re
         skipNext,
         decisions,
         generation,
+        ...(heldSince !== undefined ? { heldSinceEpochMs: heldSince } : {}),
       };
       if (!isTerminal()) await continueAsNew<typeof reminderWorkflow>({ ...input, definition, carried: carry });
     }

@@ -1,0 +1,108 @@
+/**
+ * The reminder use cases' persistence port, implemented over the storage layer.
+ */
+import type { Kysely } from 'kysely';
+import { ConflictError, InvalidInputError } from '../domain/errors.js';
+import type { RecurrenceInput } from '../domain/recurrence/index.js';
+import { TenantId, type UserId } from '../domain/ids.js';
+import { createReminderStore, type ReminderRecord, type StoredRecurrence } from '../storage/reminders.js';
+import { createTenantStore } from '../storage/tenants.js';
+import { createUserStore } from '../storage/users.js';
+import { isStorageError, StorageErrorType } from '../storage/errors.js';
+import type { Database } from '../storage/schema.js';
+import type { ReminderPersistence, StoredReminder } from './service.js';
+
+function recurrenceOf(stored: StoredRecurrence): RecurrenceInput {
+  if (!stored.dtstart || !stored.tzid) throw new InvalidInputError('recurrence', 'stored reminder lacks dtstart or tzid');
+  return {
+    dtstart: stored.dtstart,
+    tzid: stored.tzid,
+    ...(stored.rrule ? { rrule: stored.rrule } : {}),
+    ...(stored.rdate ? { rdate: stored.rdate } : {}),
+    ...(stored.exdate ? { exdate: stored.exdate } : {}),
+  };
+}
+
+function toStored(record: ReminderRecord): StoredReminder {
+  return {
+    tenantId: record.tenantId,
+    userId: record.userId,
+    id: record.id,
+    definition: {
+      recurrence: recurrenceOf(record.recurrence),
+      zoneMode: record.zoneMode,
+      content: record.content,
+      channels: record.channels,
+      category: record.category,
+      ...(Object.keys(record.policy).length > 0 ? { policy: record.policy } : {}),
+    },
+    status: record.status,
+    createdAt: record.createdAt.toISOString(),
+  };
+}
+
+export function createStoragePersistence(db: Kysely<Database>): ReminderPersistence {
+  const tenants = createTenantStore(db);
+  const users = createUserStore(db);
+  const reminders = createReminderStore(db);
+
+  return {
+    async saveEmailContact(tenantId: TenantId, userId: UserId, email: string) {
+      await tenants.ensure({ id: tenantId, name: tenantId });
+      await users.ensure(tenantId, userId);
+      await users.modifyPreferences(tenantId, userId, (current) => {
+        const existing = current.contacts?.email;
+        if (existing?.address === email) return current;
+        return { ...current, contacts: { ...current.contacts, email: { address: email, verified: false } } };
+      });
+    },
+
+    async insertReminder(reminder: StoredReminder) {
+      try {
+        await reminders.insert({
+          tenantId: reminder.tenantId,
+          userId: reminder.userId,
+          id: reminder.id,
+          recurrence: reminder.definition.recurrence,
+          zoneMode: reminder.definition.zoneMode,
+          content: reminder.definition.content,
+          channels: reminder.definition.channels,
+          category: reminder.definition.category,
+          ...(reminder.definition.policy ? { policy: reminder.definition.policy } : {}),
+        });
+      } catch (error) {
+        // The same create retried (same Idempotency-Key → same id) finds the row it wrote before.
+        if (!isStorageError(error, StorageErrorType.UniqueViolation)) throw error;
+        const existing = await reminders.get(reminder.tenantId, reminder.id);
+        if (!existing || existing.userId !== reminder.userId) throw new ConflictError('reminder id already in use');
+      }
+    },
+
+    async updateReminder({ tenantId, id, definition, status }) {
+      await reminders.update(tenantId, id, {
+        recurrence: definition.recurrence,
+        zoneMode: definition.zoneMode,
+        content: definition.content,
+        channels: definition.channels,
+        category: definition.category,
+        policy: definition.policy ?? {},
+        status,
+      });
+    },
+
+    async findReminder(tenantId, reminderId) {
+      const record = await reminders.get(tenantId, reminderId);
+      return record && toStored(record);
+    },
+
+    async listReminders(tenantId, filter) {
+      const page = await reminders.list(tenantId, {
+        ...(filter.userId !== undefined ? { userId: filter.userId as UserId } : {}),
+        ...(filter.status !== undefined ? { status: filter.status } : {}),
+        ...(filter.cursor !== undefined ? { cursor: filter.cursor } : {}),
+        limit: filter.limit,
+      });
+      return { items: page.items.map(toStored), nextCursor: page.nextCursor };
+    },
+  };
+}
