@@ -9,14 +9,17 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ReminderService } from '../reminders/service.js';
+import type { UserService } from '../users/service.js';
 import { authPlugin, type ApiKeyDirectory } from './auth.js';
 import { installErrorHandler } from './error-handler.js';
 import { idempotencyPlugin, type IdempotencyStore } from './idempotency.js';
 import { healthRoutes } from './routes/health.js';
 import { reminderRoutes } from './routes/reminders.js';
+import { userRoutes } from './routes/users.js';
 
 export interface AppDependencies {
   reminders: ReminderService;
+  users: UserService;
   apiKeys: ApiKeyDirectory;
   idempotency: IdempotencyStore;
   checkReady: () => Promise<void>;
@@ -73,5 +76,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   await app.register(healthRoutes, { checkReady: deps.checkReady });
   await app.register(reminderRoutes, { reminders: deps.reminders });
+  await app.register(userRoutes, { users: deps.users });
   return app;
 }

@@ -1,0 +1,19 @@
+import Type from 'typebox';
+import { ID_PATTERN } from '../../domain/ids.js';
+import { PreferencesSchema } from '../../domain/preferences/index.js';
+
+export const UserParams = Type.Object({ userId: Type.String({ pattern: ID_PATTERN, maxLength: 128 }) });
+
+export const UserView = Type.Object(
+  {
+    id: Type.String(),
+    preferences: PreferencesSchema,
+    version: Type.Integer({ description: 'Send it back as If-Match to update without losing a concurrent change' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'User' },
+);
+
+export const IfMatchHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ pattern: '^"?[0-9]+"?$', description: 'The version read before the change' })),
+});

@@ -1,0 +1,49 @@
+/** The user use cases' persistence port, implemented over the storage layer. */
+import type { Kysely } from 'kysely';
+import type { UserId } from '../domain/ids.js';
+import { createReminderStore } from '../storage/reminders.js';
+import { createTenantStore } from '../storage/tenants.js';
+import { createUserStore } from '../storage/users.js';
+import { isStorageError, StorageErrorType } from '../storage/errors.js';
+import type { Database } from '../storage/schema.js';
+import type { UserPersistence } from './service.js';
+
+export function createUserPersistence(db: Kysely<Database>): UserPersistence {
+  const tenants = createTenantStore(db);
+  const users = createUserStore(db);
+  const reminders = createReminderStore(db);
+  return {
+    async get({ tenantId }, userId) {
+      const user = await users.get(tenantId, userId);
+      return user && { preferences: user.preferences, version: user.version, updatedAt: user.updatedAt };
+    },
+
+    async writePreferences({ tenantId }, userId, preferences, expectedVersion) {
+      await tenants.ensure({ id: tenantId, name: tenantId });
+      await users.ensure(tenantId, userId);
+      try {
+        const written =
+          expectedVersion === undefined
+            ? await users.modifyPreferences(tenantId, userId, () => preferences)
+            : await users.updatePreferences(tenantId, userId, { expectedVersion, preferences });
+        return { version: written.version, updatedAt: written.updatedAt };
+      } catch (error) {
+        if (isStorageError(error, StorageErrorType.VersionConflict)) return 'version_conflict';
+        throw error;
+      }
+    },
+
+    async liveReminderIds({ tenantId }, userId: UserId) {
+      const ids: string[] = [];
+      for (const status of ['active', 'paused'] as const) {
+        let cursor: string | undefined;
+        do {
+          const page = await reminders.list(tenantId, { userId, status, limit: 100, ...(cursor ? { cursor } : {}) });
+          ids.push(...page.items.map((r) => r.id));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+      }
+      return ids;
+    },
+  };
+}
