@@ -71,7 +71,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(idempotencyPlugin, {
     store: deps.idempotency,
     retentionMs: deps.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS,
-    scopeOf: (request) => `${request.principal.tenantId}/${request.principal.keyId}`,
+    scopeOf: (request) => ({ tenantId: request.principal.tenantId, scope: request.principal.keyId }),
   });
 
   await app.register(healthRoutes, { checkReady: deps.checkReady });

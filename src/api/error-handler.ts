@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { RecurrenceError } from '../domain/recurrence/index.js';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../domain/errors.js';
+import { isStorageError, StorageErrorType, TRANSIENT_STORAGE_ERRORS } from '../storage/errors.js';
 import { ApiError, ProblemType, type Problem } from './problem.js';
 
 function toProblem(error: Error): Problem {
@@ -37,6 +38,20 @@ function toProblem(error: Error): Problem {
       detail: error.message,
       errors: [{ field: `body.recurrence.${error.part}`, reason: error.reason }],
     };
+  }
+  if (isStorageError(error, StorageErrorType.InvalidCursor)) {
+    return {
+      type: ProblemType.InvalidRequest,
+      title: 'The request is invalid',
+      status: 400,
+      errors: [{ field: 'query.cursor', reason: 'is not a cursor of this list' }],
+    };
+  }
+  if (isStorageError(error, StorageErrorType.VersionConflict)) {
+    return { type: ProblemType.Conflict, title: 'Changed concurrently: read it again and retry', status: 409 };
+  }
+  if (isStorageError(error) && TRANSIENT_STORAGE_ERRORS.includes(error.type)) {
+    return { type: ProblemType.Unavailable, title: 'Temporarily unavailable: retry with the same Idempotency-Key', status: 503 };
   }
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { TenantId } from '../domain/ids.js';
 import { ApiError, ProblemType } from './problem.js';
 
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
@@ -14,8 +15,15 @@ export const REPLAYED_HEADER = 'idempotent-replayed';
 
 export interface StoredResponse {
   status: number;
-  contentType: string;
+  headers: Record<string, string>;
   body: string;
+}
+
+/** Whose key it is: keys are scoped per tenant and API key. */
+export interface IdempotencyRef {
+  tenantId: TenantId;
+  scope: string;
+  key: string;
 }
 
 export type BeginResult =
@@ -26,22 +34,22 @@ export type BeginResult =
 
 /** Port: the durable record of idempotent requests (src/storage implements it). */
 export interface IdempotencyStore {
-  begin(record: { scope: string; key: string; fingerprint: string; expiresAt: Date }): Promise<BeginResult>;
-  complete(record: { scope: string; key: string; response: StoredResponse }): Promise<void>;
+  begin(record: IdempotencyRef & { fingerprint: string; expiresAt: Date }): Promise<BeginResult>;
+  complete(record: IdempotencyRef & { response: StoredResponse }): Promise<unknown>;
   /** Forgets a request that failed with a 5xx, so the client's retry runs it again. */
-  release(record: { scope: string; key: string }): Promise<void>;
+  release(record: IdempotencyRef): Promise<unknown>;
 }
 
 export interface IdempotencyOptions {
   store: IdempotencyStore;
   retentionMs: number;
   /** The idempotency scope of a request: tenant + API key. */
-  scopeOf(request: FastifyRequest): string;
+  scopeOf(request: FastifyRequest): Omit<IdempotencyRef, 'key'>;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
-    idempotency?: { scope: string; key: string };
+    idempotency?: IdempotencyRef;
   }
   interface FastifyContextConfig {
     /** Opt a route out of Idempotency-Key handling (webhooks carry their own event ids). */
@@ -67,22 +75,21 @@ async function idempotency(app: FastifyInstance, options: IdempotencyOptions) {
         { field: 'headers.idempotency-key', reason: 'required on every POST: 1 to 255 printable ASCII characters' },
       ]);
     }
-    const scope = options.scopeOf(request);
+    const ref = { ...options.scopeOf(request), key };
     const result = await options.store.begin({
-      scope,
-      key,
+      ...ref,
       fingerprint: requestFingerprint(request),
       expiresAt: new Date(Date.now() + options.retentionMs),
     });
     switch (result.kind) {
       case 'started':
-        request.idempotency = { scope, key };
+        request.idempotency = ref;
         return;
       case 'replay':
         return reply
           .status(result.response.status)
           .header(REPLAYED_HEADER, 'true')
-          .type(result.response.contentType)
+          .type(result.response.headers['content-type'] ?? 'application/json')
           .send(result.response.body);
       case 'in_flight':
         throw new ApiError(409, ProblemType.IdempotencyInFlight, 'A request with this Idempotency-Key is still in progress');
@@ -102,7 +109,7 @@ async function idempotency(app: FastifyInstance, options: IdempotencyOptions) {
         ...claim,
         response: {
           status: reply.statusCode,
-          contentType: String(reply.getHeader('content-type') ?? 'application/json'),
+          headers: { 'content-type': String(reply.getHeader('content-type') ?? 'application/json') },
           body: typeof payload === 'string' ? payload : JSON.stringify(payload ?? null),
         },
       });

@@ -16,6 +16,7 @@ export const ProblemType = {
   RateLimited: 'urn:chime:problem:rate-limited',
   Conflict: 'urn:chime:problem:conflict',
   PayloadTooLarge: 'urn:chime:problem:payload-too-large',
+  Unavailable: 'urn:chime:problem:unavailable',
   Internal: 'urn:chime:problem:internal',
 } as const;
 export type ProblemType = (typeof ProblemType)[keyof typeof ProblemType];
