@@ -1,0 +1,16 @@
+/**
+ * Every migration, listed statically (no folder scan) so the list survives bundling. Names sort in
+ * the order they run; never rename or edit a migration that has shipped — add a new one.
+ */
+import type { Migration, MigrationProvider } from 'kysely';
+import * as m0001 from './0001_initial.js';
+import * as m0002 from './0002_delivery_category.js';
+
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001_initial': m0001,
+  '0002_delivery_category': m0002,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...MIGRATIONS }),
+};

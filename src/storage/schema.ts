@@ -1,0 +1,246 @@
+/**
+ * The one database schema, as Kysely sees it. Migrations in ./migrations create exactly this; the
+ * repositories (users.ts, reminders.ts, ledger.ts, …) are the only modules that query it.
+ *
+ * Conventions: every instant is `timestamptz(3)` (UTC, millisecond precision so a JS Date
+ * round-trips exactly and cursors compare exactly); wall-clock date-times are ISO text without an
+ * offset; JSON columns are written as JSON text (`JSON.stringify`) so pg and PGlite serialise
+ * them identically, and read back as parsed values.
+ */
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+import type { Channel } from '../domain/delivery.js';
+import type { ReminderId, ScheduleId, TenantId, UserId } from '../domain/ids.js';
+
+/** An instant the database fills in (`DEFAULT now()`), never written by updates. */
+type CreatedAt = ColumnType<Date, Date | undefined, never>;
+/** An instant written by the application. */
+type Instant = ColumnType<Date, Date, Date>;
+type NullableInstant = ColumnType<Date | null, Date | null | undefined, Date | null>;
+/** `text[]` columns: pg and PGlite both read and write JS string arrays. */
+type TextArray<T extends string = string> = ColumnType<T[], T[] | undefined, T[]>;
+
+// ---------------------------------------------------------------------------------------------
+// Preferences (stored as one jsonb document per user, versioned as a whole)
+
+export interface ContactPoint {
+  /** Email address or E.164 phone number. Never logged, never in search attributes or memos. */
+  address: string;
+  verified: boolean;
+  /** ISO 8601 UTC. */
+  verifiedAt?: string;
+}
+
+/** A daily local window, e.g. 22:00–07:00 (crossing midnight when end <= start). */
+export interface QuietWindow {
+  /** `HH:mm` local time. */
+  start: string;
+  /** `HH:mm` local time. */
+  end: string;
+  /** ISO weekdays the window starts on (1 = Monday … 7 = Sunday); absent = every day. */
+  days?: number[];
+}
+
+export interface UserPreferences {
+  /** IANA zone, e.g. `Europe/Paris`. */
+  timeZone?: string;
+  /** BCP 47 tag, e.g. `fr-FR`. */
+  locale?: string;
+  contacts?: Partial<Record<Channel, ContactPoint>>;
+  /** Per-channel switch; a channel absent here is on. */
+  channels?: Partial<Record<Channel, { enabled: boolean }>>;
+  /** Tenant-defined categories (`digest`, `marketing`, …) the user opted out of. */
+  categoryOptOuts?: string[];
+  quietHours?: QuietWindow[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables
+
+export interface TenantsTable {
+  id: TenantId;
+  name: string;
+  created_at: CreatedAt;
+}
+
+export type ApiKeyScope = 'admin' | 'user';
+
+export interface ApiKeysTable {
+  /** The public key id embedded in the token (`chime_<scope>_<id>_<secret>`). */
+  id: string;
+  tenant_id: TenantId;
+  scope: ApiKeyScope;
+  /** Set exactly when scope = 'user'. */
+  user_id: UserId | null;
+  /** SHA-256 of the secret, hex. The secret itself is never stored. */
+  secret_hash: string;
+  label: string | null;
+  created_at: CreatedAt;
+  revoked_at: NullableInstant;
+}
+
+export interface UsersTable {
+  tenant_id: TenantId;
+  id: UserId;
+  preferences: JSONColumnType<UserPreferences>;
+  /** Optimistic concurrency: every write of the preferences is `… WHERE version = expected`. */
+  version: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+  updated_at: Instant;
+}
+
+export type ZoneMode = 'pinned' | 'follow-user';
+export type ReminderStatus = 'active' | 'paused' | 'cancelled' | 'completed';
+
+/** The recurrence definition columns shared by reminders and audience schedules. */
+export interface RecurrenceColumns {
+  /** Wall-clock DTSTART, `YYYY-MM-DDTHH:mm:ss` (no offset). Null when only `ical` is given. */
+  dtstart: string | null;
+  /** IANA zone the wall-clock times are in (for follow-user rules: the zone at creation). */
+  tzid: string | null;
+  /** RRULE value without the `RRULE:` prefix, e.g. `FREQ=WEEKLY;BYDAY=TU,TH`. */
+  rrule: string | null;
+  /** Extra occurrences, wall-clock `YYYY-MM-DDTHH:mm:ss`. */
+  rdate: TextArray;
+  /** Removed occurrences, wall-clock `YYYY-MM-DDTHH:mm:ss`. */
+  exdate: TextArray;
+  /** The definition as iCalendar text, when the client sent one (kept verbatim). */
+  ical: string | null;
+}
+
+export interface RemindersTable extends RecurrenceColumns {
+  tenant_id: TenantId;
+  id: ReminderId;
+  user_id: UserId;
+  zone_mode: ZoneMode;
+  title: string;
+  body: string;
+  channels: TextArray<Channel>;
+  category: string;
+  policy: JSONColumnType<Record<string, unknown>, string | undefined, string>;
+  status: ColumnType<ReminderStatus, ReminderStatus | undefined, ReminderStatus>;
+  version: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+  updated_at: Instant;
+}
+
+export type ScheduleStatus = 'active' | 'paused' | 'archived';
+export type ScheduleSource = 'api' | 'file';
+
+export interface SchedulesTable extends RecurrenceColumns {
+  tenant_id: TenantId;
+  id: ScheduleId;
+  name: string;
+  /** `recipient-local`: each recipient's own zone; `pinned`: the schedule's tzid for everyone. */
+  zone_mode: 'recipient-local' | 'pinned';
+  /** Who receives it, e.g. `{ "all": true }` or `{ "users": [...] }` or `{ "segment": "..." }`. */
+  audience: JSONColumnType<Record<string, unknown>>;
+  title: string;
+  body: string;
+  channels: TextArray<Channel>;
+  category: string;
+  policy: JSONColumnType<Record<string, unknown>, string | undefined, string>;
+  status: ColumnType<ScheduleStatus, ScheduleStatus | undefined, ScheduleStatus>;
+  /** Where the definition came from: the API, or a schedule file in the tenant's repository. */
+  source: ColumnType<ScheduleSource, ScheduleSource | undefined, ScheduleSource>;
+  /** For file-sourced schedules: the file's path and content hash (to detect drift). */
+  source_ref: string | null;
+  version: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+  updated_at: Instant;
+}
+
+export type DeliveryStatus = 'claimed' | 'sent' | 'failed' | 'unknown';
+
+/** The delivery ledger: one row per idempotency key, written before the provider call. */
+export interface DeliveriesTable {
+  idempotency_key: string;
+  tenant_id: TenantId;
+  user_id: UserId;
+  /** Exactly one of reminder_id / schedule_id is set. */
+  reminder_id: ReminderId | null;
+  schedule_id: ScheduleId | null;
+  /** The occurrence's nominal identity (RECURRENCE-ID): wall-clock or instant text. */
+  recurrence_id: string;
+  /** The instant the occurrence was scheduled for. */
+  occurrence_at: Instant;
+  channel: Channel;
+  /** The occurrence's category when it was claimed (frequency caps count per category). */
+  category: ColumnType<string | null, string | null | undefined, string | null>;
+  status: ColumnType<DeliveryStatus, DeliveryStatus | undefined, DeliveryStatus>;
+  provider: string | null;
+  provider_message_id: string | null;
+  /** Canonical provider-reported status (e.g. SMS `delivered`), only ever moved forward by rank. */
+  provider_status: string | null;
+  provider_status_rank: number | null;
+  provider_status_at: NullableInstant;
+  provider_error_code: string | null;
+  attempts: ColumnType<number, number | undefined, number>;
+  last_error_type: string | null;
+  last_error_message: string | null;
+  /** The first claim (immutable; lists page over it). */
+  created_at: CreatedAt;
+  /** The latest claim. */
+  claimed_at: Instant;
+  /** A claim whose lease has run out may be taken over by a retry (its worker is presumed dead). */
+  lease_expires_at: Instant;
+  settled_at: NullableInstant;
+}
+
+export type DecisionKind = 'sent' | 'deferred' | 'skipped' | 'failed' | 'missed';
+
+export interface OccurrenceDecisionsTable {
+  id: Generated<string>;
+  tenant_id: TenantId;
+  user_id: UserId;
+  reminder_id: ReminderId | null;
+  schedule_id: ScheduleId | null;
+  recurrence_id: string;
+  occurrence_at: Instant;
+  /** 0 for the first decision about an occurrence, 1 for the next (deferred, then sent), … */
+  sequence: ColumnType<number, number | undefined, number>;
+  decided_at: Instant;
+  kind: DecisionKind;
+  /** Machine-readable reason (`quiet_hours`, `opted_out`, `no_channel`, `late`, …). */
+  reason: string | null;
+  /** For deferrals: when the occurrence will be tried again. */
+  deferred_until: NullableInstant;
+  /** Per-channel outcomes and explanations. */
+  channels: JSONColumnType<unknown[], string | undefined, string>;
+  /** Anything else worth keeping for audits (the full decision as the workflow saw it). */
+  details: JSONColumnType<Record<string, unknown>, string | undefined, string>;
+}
+
+export type HttpIdempotencyStatus = 'in_flight' | 'completed';
+
+export interface HttpIdempotencyTable {
+  tenant_id: TenantId;
+  /** Who may replay the response within the tenant: the API key id ('' = the whole tenant). */
+  scope: string;
+  key: string;
+  fingerprint: string;
+  status: HttpIdempotencyStatus;
+  response_status: number | null;
+  response_headers: JSONColumnType<Record<string, string> | null, string | null | undefined, string | null>;
+  response_body: string | null;
+  created_at: Instant;
+  /** When the current in-flight attempt started (a crashed attempt's lock runs out). */
+  locked_at: NullableInstant;
+  completed_at: NullableInstant;
+  expires_at: Instant;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  api_keys: ApiKeysTable;
+  users: UsersTable;
+  reminders: RemindersTable;
+  schedules: SchedulesTable;
+  deliveries: DeliveriesTable;
+  occurrence_decisions: OccurrenceDecisionsTable;
+  http_idempotency: HttpIdempotencyTable;
+}
+
+/** Writes a JSON column value (pg and PGlite both accept JSON text for json/jsonb parameters). */
+export function json(value: unknown): string {
+  return JSON.stringify(value);
+}

@@ -1,0 +1,128 @@
+/**
+ * Users and their preferences. Preferences are one jsonb document with a `version`: every write
+ * is `UPDATE … WHERE version = expected` (optimistic concurrency), so of two concurrent edits
+ * made from the same version exactly one wins and the other gets StorageError `version_conflict`
+ * — never a silently lost update. `modifyPreferences` re-reads and re-applies on conflict.
+ */
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Channel } from '../domain/delivery.js';
+import type { TenantId, UserId } from '../domain/ids.js';
+import { StorageError, StorageErrorType, guard, isStorageError } from './errors.js';
+import { json, type Database, type UserPreferences, type UsersTable } from './schema.js';
+
+export interface UserRecord {
+  tenantId: TenantId;
+  id: UserId;
+  preferences: UserPreferences;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const toRecord = (row: Selectable<UsersTable>): UserRecord => ({
+  tenantId: row.tenant_id,
+  id: row.id,
+  preferences: row.preferences,
+  version: row.version,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+export function createUserStore(db: Kysely<Database>) {
+  const find = async (tenantId: TenantId, id: UserId) =>
+    db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+
+  const store = {
+    /** StorageError `unique_violation` if the user exists, `foreign_key_violation` if the tenant does not. */
+    create: (user: { tenantId: TenantId; id: UserId; preferences?: UserPreferences }): Promise<UserRecord> =>
+      guard(async () =>
+        toRecord(
+          await db
+            .insertInto('users')
+            .values({ tenant_id: user.tenantId, id: user.id, preferences: json(user.preferences ?? {}), updated_at: new Date() })
+            .returningAll()
+            .executeTakeFirstOrThrow(),
+        ),
+      ),
+
+    /** The user, created with empty preferences if missing. */
+    ensure: (tenantId: TenantId, id: UserId): Promise<UserRecord> =>
+      guard(async () => {
+        await db
+          .insertInto('users')
+          .values({ tenant_id: tenantId, id, preferences: json({}), updated_at: new Date() })
+          .onConflict((oc) => oc.columns(['tenant_id', 'id']).doNothing())
+          .execute();
+        const row = await find(tenantId, id);
+        if (!row) throw new StorageError(StorageErrorType.NotFound, `user ${id} vanished while being created`);
+        return toRecord(row);
+      }),
+
+    get: (tenantId: TenantId, id: UserId): Promise<UserRecord | undefined> =>
+      guard(async () => {
+        const row = await find(tenantId, id);
+        return row && toRecord(row);
+      }),
+
+    /**
+     * Replaces the preferences if the stored version is still `expectedVersion`; returns the new
+     * record (version + 1). StorageError `version_conflict` if someone wrote in between,
+     * `not_found` if there is no such user.
+     */
+    updatePreferences: (
+      tenantId: TenantId,
+      id: UserId,
+      update: { expectedVersion: number; preferences: UserPreferences },
+    ): Promise<UserRecord> =>
+      guard(async () => {
+        const row = await db
+          .updateTable('users')
+          .set({ preferences: json(update.preferences), version: sql<number>`version + 1`, updated_at: new Date() })
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', id)
+          .where('version', '=', update.expectedVersion)
+          .returningAll()
+          .executeTakeFirst();
+        if (row) return toRecord(row);
+        const current = await find(tenantId, id);
+        if (!current) throw new StorageError(StorageErrorType.NotFound, `no user ${id} in tenant ${tenantId}`);
+        throw new StorageError(
+          StorageErrorType.VersionConflict,
+          `preferences of user ${id} are at version ${current.version}, not ${update.expectedVersion}`,
+        );
+      }),
+
+    /**
+     * Read-modify-write with optimistic retries: `change` gets the current preferences and returns
+     * the new ones; on `version_conflict` it runs again on the fresh state (up to `maxAttempts`).
+     */
+    async modifyPreferences(
+      tenantId: TenantId,
+      id: UserId,
+      change: (current: UserPreferences) => UserPreferences,
+      { maxAttempts = 5 }: { maxAttempts?: number } = {},
+    ): Promise<UserRecord> {
+      for (let attempt = 1; ; attempt++) {
+        const current = await store.get(tenantId, id);
+        if (!current) throw new StorageError(StorageErrorType.NotFound, `no user ${id} in tenant ${tenantId}`);
+        try {
+          return await store.updatePreferences(tenantId, id, {
+            expectedVersion: current.version,
+            preferences: change(structuredClone(current.preferences)),
+          });
+        } catch (error) {
+          if (!isStorageError(error, StorageErrorType.VersionConflict) || attempt >= maxAttempts) throw error;
+        }
+      }
+    },
+
+    /** The user's current contact point for a channel (ContactDirectory port), verified or not. */
+    contactPoint: (tenantId: TenantId, userId: UserId, channel: Channel): Promise<string | undefined> =>
+      guard(async () => {
+        const row = await find(tenantId, userId);
+        return row?.preferences.contacts?.[channel]?.address;
+      }),
+  };
+  return store;
+}
+export type UserStore = ReturnType<typeof createUserStore>;
