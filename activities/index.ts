@@ -65,6 +65,8 @@ export interface DeliverRequest {
   userId: string;
   occurrence: OccurrenceRef;
   channel: Channel;
+  /** Counted by per-category frequency caps. */
+  category: string;
   content: { title: string; body: string };
 }
 
@@ -206,7 +208,7 @@ export function createActivities({ senders, preferences, ledger, decisions }: Ac
      * returns the stored result without calling the provider again.
      */
     async deliver(request: DeliverRequest): Promise<DeliveryReceipt> {
-      const { tenantId, userId, occurrence, channel, content } = request;
+      const { tenantId, userId, occurrence, channel, content, category } = request;
       const idempotencyKey = deliveryIdempotencyKey({ tenantId, userId, occurrence, channel });
       const claim = await ledger.claim({
         idempotencyKey,
@@ -216,6 +218,7 @@ export function createActivities({ senders, preferences, ledger, decisions }: Ac
         recurrenceId: occurrence.recurrenceId,
         occurrenceAt: new Date(occurrence.scheduledFor),
         channel,
+        category,
       });
       if (claim.kind === 'settled') {
         const { delivery } = claim;

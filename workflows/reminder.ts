@@ -377,7 +377,7 @@ export async function reminderWorkflow(input: ReminderWorkflowInput): Promise<Re
         try {
           const receipt = await deliver.executeWithOptions(
             { startToCloseTimeout: '1 minute', summary: `${verdict.channel} for ${occurrence.local}` },
-            [{ tenantId, userId, occurrence: ref, channel: verdict.channel, content: definition.content }],
+            [{ tenantId, userId, occurrence: ref, channel: verdict.channel, category: definition.category, content: definition.content }],
           );
           outcomes.push({ channel: verdict.channel, outcome: 'sent', idempotencyKey: receipt.idempotencyKey, providerMessageId: receipt.providerMessageId });
         } catch (error) {

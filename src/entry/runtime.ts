@@ -3,10 +3,11 @@
  * Temporal connections) and the worker and API are assembled from them.
  */
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowClient } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import { createActivities } from '../../activities/index.js';
+import type { Kysely } from 'kysely';
+import { createActivities, type ReminderActivities } from '../../activities/index.js';
 import { buildApp } from '../api/app.js';
 import { createFileEmailSender, createSmtpEmailSender } from '../channels/email.js';
 import { withCircuitBreaker } from '../channels/resilience.js';
@@ -16,8 +17,12 @@ import type { Config } from '../config.js';
 import type { Channel, MessageSender } from '../domain/delivery.js';
 import { TenantId } from '../domain/ids.js';
 import { createReminderService } from '../reminders/service.js';
-import { openDatabase, type OpenedDatabase } from '../storage/database.js';
+import { twilioStatusRoutes } from '../api/routes/twilio-status.js';
+import { SMS_STATUS_RANK } from '../channels/sms-status.js';
 import { createStoragePersistence } from '../reminders/persistence.js';
+import { createStores, openDatabase, scheduleRetention, type Database, type OpenedDatabase } from '../storage/index.js';
+import { createUserPersistence } from '../users/persistence.js';
+import { createUserService } from '../users/service.js';
 import { createChimeWorker } from '../temporal/worker.js';
 
 /** Until API keys and tenants land, the embedded stack serves one tenant. */
@@ -90,18 +95,28 @@ export async function openStorage(config: Config): Promise<OpenedDatabase> {
   return openDatabase({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) });
 }
 
+/** The worker's activities over the database and the channel senders. */
+export function activitiesFor(db: Kysely<Database>, senders: Partial<Record<Channel, MessageSender>>): ReminderActivities {
+  const stores = createStores(db);
+  return createActivities({
+    senders,
+    preferences: { preferencesOf: async (tenantId, userId) => (await stores.users.get(tenantId, userId))?.preferences },
+    ledger: stores.ledger,
+    decisions: stores.decisions,
+  });
+}
+
 export async function startWorker(
   config: Config,
   storage: OpenedDatabase,
   senders: Senders,
 ): Promise<{ worker: Worker; done: Promise<void>; close(): Promise<void> }> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const persistence = createStoragePersistence(storage.db);
   const worker = await createChimeWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: createActivities({ senders: senders.senders, contacts: persistence, decisions: persistence }),
+    activities: activitiesFor(storage.db, senders.senders),
   });
   const done = worker.run();
   return {
@@ -115,31 +130,78 @@ export async function startWorker(
   };
 }
 
+/** Builds the HTTP app over a Temporal client and the database (tests use the same function). */
+export async function createApi(options: {
+  config: Pick<Config, 'temporal' | 'twilio' | 'retention' | 'rateLimitPerMinute' | 'catchUpWindowMs' | 'logLevel'>;
+  workflows: WorkflowClient;
+  storage: OpenedDatabase;
+  checkReady: () => Promise<void>;
+}): Promise<FastifyInstance> {
+  const { config, workflows, storage } = options;
+  const stores = createStores(storage.db);
+  const app = await buildApp({
+    reminders: createReminderService({
+      workflows,
+      taskQueue: config.temporal.taskQueue,
+      persistence: createStoragePersistence(storage.db),
+      catchUpWindowMs: config.catchUpWindowMs,
+    }),
+    users: createUserService({ workflows, persistence: createUserPersistence(storage.db) }),
+    apiKeys: stores.apiKeys,
+    idempotency: stores.httpIdempotency,
+    idempotencyRetentionMs: config.retention.idempotencyHours * 3_600_000,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    checkReady: options.checkReady,
+    logLevel: config.logLevel,
+  });
+  const { twilio } = config;
+  if (twilio?.statusCallbackUrl) {
+    await app.register(twilioStatusRoutes, {
+      authToken: twilio.authToken,
+      publicUrl: twilio.statusCallbackUrl,
+      onStatus: async (event) => {
+        await stores.ledger.recordProviderStatus({
+          provider: 'twilio',
+          ...(event.providerMessageId ? { providerMessageId: event.providerMessageId } : {}),
+          ...(event.idempotencyKey ? { idempotencyKey: event.idempotencyKey } : {}),
+          status: event.status,
+          rank: SMS_STATUS_RANK[event.status],
+          ...(event.errorCode !== undefined ? { errorCode: String(event.errorCode) } : {}),
+          at: new Date(event.occurredAt),
+        });
+      },
+    });
+  }
+  return app;
+}
+
 export async function startApi(
   config: Config,
   storage: OpenedDatabase,
 ): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const reminders = createReminderService({
+  const app = await createApi({
+    config,
     workflows: client.workflow,
-    taskQueue: config.temporal.taskQueue,
-    persistence: createStoragePersistence(storage.db),
-  });
-  const app = await buildApp({
-    reminders,
-    tenantId: DEFAULT_TENANT,
-    logLevel: config.logLevel,
+    storage,
     checkReady: async () => {
       await connection.healthService.check({});
       await storage.ping();
     },
+  });
+  // HTTP idempotency records expire by their own expires_at; ledger and decisions are kept unless configured.
+  const retention = scheduleRetention(storage.db, {
+    deliveryRetentionDays: config.retention.ledgerDays,
+    decisionRetentionDays: config.retention.ledgerDays,
+    onError: (error) => app.log.error({ err: error }, 'retention run failed'),
   });
   const url = await app.listen({ host: config.api.host, port: config.api.port });
   return {
     app,
     url,
     async close() {
+      await retention.stop();
       await app.close();
       await connection.close();
     },

@@ -10,6 +10,7 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 import type { Channel } from '../domain/delivery.js';
 import type { ReminderId, ScheduleId, TenantId, UserId } from '../domain/ids.js';
+import type { Preferences } from '../domain/preferences/index.js';
 
 /** An instant the database fills in (`DEFAULT now()`), never written by updates. */
 type CreatedAt = ColumnType<Date, Date | undefined, never>;
@@ -22,36 +23,12 @@ type TextArray<T extends string = string> = ColumnType<T[], T[] | undefined, T[]
 // ---------------------------------------------------------------------------------------------
 // Preferences (stored as one jsonb document per user, versioned as a whole)
 
-export interface ContactPoint {
-  /** Email address or E.164 phone number. Never logged, never in search attributes or memos. */
-  address: string;
-  verified: boolean;
-  /** ISO 8601 UTC. */
-  verifiedAt?: string;
-}
-
-/** A daily local window, e.g. 22:00–07:00 (crossing midnight when end <= start). */
-export interface QuietWindow {
-  /** `HH:mm` local time. */
-  start: string;
-  /** `HH:mm` local time. */
-  end: string;
-  /** ISO weekdays the window starts on (1 = Monday … 7 = Sunday); absent = every day. */
-  days?: number[];
-}
-
-export interface UserPreferences {
-  /** IANA zone, e.g. `Europe/Paris`. */
-  timeZone?: string;
-  /** BCP 47 tag, e.g. `fr-FR`. */
-  locale?: string;
-  contacts?: Partial<Record<Channel, ContactPoint>>;
-  /** Per-channel switch; a channel absent here is on. */
-  channels?: Partial<Record<Channel, { enabled: boolean }>>;
-  /** Tenant-defined categories (`digest`, `marketing`, …) the user opted out of. */
-  categoryOptOuts?: string[];
-  quietHours?: QuietWindow[];
-}
+/**
+ * The stored preference document: the domain's `Preferences` (src/domain/preferences), possibly
+ * partial (a user created by a reminder has only a contact point). Validated — and completed with
+ * defaults — where it is used, at send time.
+ */
+export type UserPreferences = Partial<Preferences>;
 
 // ---------------------------------------------------------------------------------------------
 // Tables

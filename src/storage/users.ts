@@ -116,12 +116,6 @@ export function createUserStore(db: Kysely<Database>) {
       }
     },
 
-    /** The user's current contact point for a channel (ContactDirectory port), verified or not. */
-    contactPoint: (tenantId: TenantId, userId: UserId, channel: Channel): Promise<string | undefined> =>
-      guard(async () => {
-        const row = await find(tenantId, userId);
-        return row?.preferences.contacts?.[channel]?.address;
-      }),
   };
   return store;
 }

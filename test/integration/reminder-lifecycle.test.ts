@@ -5,11 +5,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { NativeConnection } from '@temporalio/worker';
 import { WorkflowIdConflictPolicy, WorkflowUpdateFailedError } from '@temporalio/client';
-import { createActivities } from '../../activities/index.js';
-import { createSmtpEmailSender } from '../../src/channels/email.js';
-import { ReminderId } from '../../src/domain/ids.js';
+import type { CreateReminder, Reminder } from '../../src/client/index.js';
 import { createStoragePersistence } from '../../src/reminders/persistence.js';
-import { createReminderService, type ReminderView } from '../../src/reminders/service.js';
+import { createReminderService } from '../../src/reminders/service.js';
 import { createChimeWorker } from '../../src/temporal/worker.js';
 import {
   editReminderUpdate,
@@ -32,8 +30,8 @@ afterAll(async () => {
 
 const daily0900Paris = { dtstart: '2026-01-05T09:00:00', tzid: 'Europe/Paris', rrule: 'FREQ=DAILY' };
 
-async function create(userId: string, extra: Record<string, unknown> = {}): Promise<ReminderView> {
-  return stack.reminders.create({ tenantId: stack.tenantId }, {
+async function create(userId: string, extra: Partial<CreateReminder> = {}): Promise<Reminder> {
+  return stack.api.reminders.create({
     userId,
     email: `${userId}@example.com`,
     title: 'Water the plants',
@@ -43,7 +41,7 @@ async function create(userId: string, extra: Record<string, unknown> = {}): Prom
   });
 }
 
-const handleOf = (r: ReminderView) => stack.client.workflow.getHandle<typeof reminderWorkflow>(r.workflowId);
+const handleOf = (r: Reminder) => stack.client.workflow.getHandle<typeof reminderWorkflow>(r.workflowId);
 
 async function idsMatching(query: string): Promise<string[]> {
   const ids: string[] = [];
@@ -55,9 +53,7 @@ describe('reminder lifecycle', () => {
   it('lets an operator find all paused reminders of a user with a visibility query', async () => {
     const kept = await create('grace');
     const paused = await create('grace');
-    const response = await stack.app.inject({ method: 'POST', url: `/v1/reminders/${paused.id}/pause` });
-    expect(response.statusCode, response.body).toBe(200);
-    expect(response.json<ReminderView>().status).toBe('paused');
+    expect((await stack.api.reminders.pause(paused.id)).status).toBe('paused');
 
     const found = await eventually(async () => {
       const ids = await idsMatching(`ChimeUserId = "grace" AND ChimeStatus = "paused"`);
@@ -66,8 +62,7 @@ describe('reminder lifecycle', () => {
     expect(found).toEqual([paused.workflowId]);
     expect(found).not.toContain(kept.workflowId);
 
-    const resumed = await stack.app.inject({ method: 'POST', url: `/v1/reminders/${paused.id}/resume` });
-    expect(resumed.json<ReminderView>().status).toBe('active');
+    expect((await stack.api.reminders.resume(paused.id)).status).toBe('active');
     await eventually(async () =>
       (await idsMatching(`ChimeUserId = "grace" AND ChimeStatus = "paused"`)).length === 0 ? true : undefined,
     );
@@ -106,12 +101,7 @@ describe('reminder lifecycle', () => {
 
   it('recomputes the pending occurrence when the rule is edited', async () => {
     const reminder = await create('turing');
-    const response = await stack.app.inject({
-      method: 'PATCH',
-      url: `/v1/reminders/${reminder.id}`,
-      payload: { recurrence: { ...daily0900Paris, rrule: 'FREQ=DAILY;BYHOUR=10' } },
-    });
-    expect(response.statusCode, response.body).toBe(200);
+    await stack.api.reminders.edit(reminder.id, { recurrence: { ...daily0900Paris, rrule: 'FREQ=DAILY;BYHOUR=10' } });
     const state = await eventually(async () => {
       const s = await handleOf(reminder).query(reminderStateQuery);
       return s.next?.local.includes('T10:00:00') ? s : undefined;
@@ -121,20 +111,16 @@ describe('reminder lifecycle', () => {
 
   it('answers an invalid rule edit with a problem naming the part, and the workflow never sees it', async () => {
     const reminder = await create('noether');
-    const response = await stack.app.inject({
-      method: 'PATCH',
-      url: `/v1/reminders/${reminder.id}`,
-      payload: { recurrence: { ...daily0900Paris, rrule: 'FREQ=DAILY;BYMONTHDAY=30;BYMONTH=2' } },
-    });
-    expect(response.statusCode).toBe(400);
+    await expect(
+      stack.api.reminders.edit(reminder.id, { recurrence: { ...daily0900Paris, rrule: 'FREQ=DAILY;BYMONTHDAY=30;BYMONTH=2' } }),
+    ).rejects.toMatchObject({ status: 400, type: 'urn:chime:problem:invalid-recurrence' });
     expect((await handleOf(reminder).query(reminderStateQuery)).generation).toBe(0);
   });
 
   it('skips the next occurrence and records why', async () => {
     const reminder = await create('hamilton');
     const [first, second] = await handleOf(reminder).query(upcomingQuery, 2);
-    const response = await stack.app.inject({ method: 'POST', url: `/v1/reminders/${reminder.id}/skip-next` });
-    expect(response.statusCode).toBe(200);
+    await stack.api.reminders.skipNext(reminder.id);
     const state = await eventually(async () => {
       const s = await handleOf(reminder).query(reminderStateQuery);
       return s.next?.utc === second?.utc ? s : undefined;
@@ -149,12 +135,7 @@ describe('reminder lifecycle', () => {
       recurrence: { dtstart: utcWallTime(2_000), tzid: 'UTC', rrule: 'FREQ=DAILY;COUNT=1' },
     });
     const until = new Date(Date.now() + 4_000);
-    const response = await stack.app.inject({
-      method: 'POST',
-      url: `/v1/reminders/${reminder.id}/snooze`,
-      payload: { until: until.toISOString() },
-    });
-    expect(response.statusCode, response.body).toBe(200);
+    expect((await stack.api.reminders.snooze(reminder.id, until)).status).toBe('active');
     const result = await handleOf(reminder).result();
     expect(result.decisions.map((d) => d.kind)).toEqual(['delivered']);
     const mails = stack.smtp.received.filter((m) => m.to.includes('shannon@example.com'));
@@ -179,12 +160,9 @@ describe('reminder lifecycle', () => {
 
   it('cancels a reminder: the workflow ends cancelled and later actions are refused with 409', async () => {
     const reminder = await create('franklin');
-    const response = await stack.app.inject({ method: 'POST', url: `/v1/reminders/${reminder.id}/cancel` });
-    expect(response.json<ReminderView>().status).toBe('cancelled');
+    expect((await stack.api.reminders.cancel(reminder.id)).status).toBe('cancelled');
     expect((await handleOf(reminder).result()).status).toBe('cancelled');
-    const again = await stack.app.inject({ method: 'POST', url: `/v1/reminders/${reminder.id}/pause` });
-    expect(again.statusCode).toBe(409);
-    expect(again.headers['content-type']).toMatch(/problem\+json/);
+    await expect(stack.api.reminders.pause(reminder.id)).rejects.toMatchObject({ status: 409, type: 'urn:chime:problem:conflict' });
     await eventually(async () =>
       (await idsMatching(`ChimeReminderId = "${reminder.id}" AND ChimeStatus = "cancelled"`)).length === 1 ? true : undefined,
     );
@@ -205,16 +183,19 @@ describe('reminder lifecycle', () => {
   });
 
   it('answers 404 for an unknown reminder', async () => {
-    const response = await stack.app.inject({ method: 'GET', url: `/v1/reminders/${ReminderId('rem_nope')}` });
-    expect(response.statusCode).toBe(404);
+    await expect(stack.api.reminders.get('rem_nope')).rejects.toMatchObject({ status: 404, type: 'urn:chime:problem:not-found' });
   });
 });
 
 describe('catch-up after workers were down', () => {
   it('delivers a late occurrence within the grace window once, records older ones as missed, and never bursts', async () => {
     const taskQueue = `${stack.taskQueue}-catchup`;
-    const persistence = createStoragePersistence(stack.database.db);
-    const service = createReminderService({ workflows: stack.client.workflow, taskQueue, persistence, catchUpWindowMs: 3_000 });
+    const service = createReminderService({
+      workflows: stack.client.workflow,
+      taskQueue,
+      persistence: createStoragePersistence(stack.database.db),
+      catchUpWindowMs: 3_000,
+    });
     // Occurrences at +1 s, +5 s, +9 s, +13 s, +17 s, +21 s; no worker polls this queue for ~10 s.
     const reminder = await service.create({ tenantId: stack.tenantId }, {
       userId: 'hollerith',
@@ -231,11 +212,7 @@ describe('catch-up after workers were down', () => {
       namespace: 'default',
       taskQueue,
       workflowBundle: { codePath: inject('workflowBundlePath') },
-      activities: createActivities({
-        senders: { email: createSmtpEmailSender({ url: stack.smtp.url, from: 'chime@test.localhost' }) },
-        contacts: persistence,
-        decisions: persistence,
-      }),
+      activities: stack.activities(),
     });
     const result = await worker.runUntil(handleOf(reminder).result());
     await connection.close();

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IDEMPOTENCY_HEADER, messageIdFor } from '../../src/channels/email.js';
 import { deliveryIdempotencyKey } from '../../src/domain/idempotency.js';
-import type { ReminderView } from '../../src/reminders/service.js';
+import { ChimeApiError } from '../../src/client/index.js';
 import { reminderStateQuery, type reminderWorkflow } from '../../workflows/reminder.js';
 import { startTestStack, utcWallTime, type TestStack } from '../support/stack.js';
 
@@ -20,19 +20,13 @@ afterAll(async () => {
 
 describe('POST /v1/reminders', () => {
   it('starts a reminder workflow that emails each occurrence with its idempotency key', async () => {
-    const response = await stack.app.inject({
-      method: 'POST',
-      url: '/v1/reminders',
-      payload: {
-        userId: 'ada',
-        email: 'ada@example.com',
-        title: 'Drink water',
-        body: 'A glass now.',
-        recurrence: { dtstart: utcWallTime(3_000), tzid: 'UTC', rrule: 'FREQ=SECONDLY;INTERVAL=2;COUNT=2' },
-      },
+    const reminder = await stack.api.reminders.create({
+      userId: 'ada',
+      email: 'ada@example.com',
+      title: 'Drink water',
+      body: 'A glass now.',
+      recurrence: { dtstart: utcWallTime(3_000), tzid: 'UTC', rrule: 'FREQ=SECONDLY;INTERVAL=2;COUNT=2' },
     });
-    expect(response.statusCode, response.body).toBe(201);
-    const reminder = response.json<ReminderView>();
     expect(reminder.workflowId).toBe(`reminder/acme/ada/${reminder.id}`);
     expect(reminder.upcoming).toHaveLength(2);
 
@@ -66,20 +60,19 @@ describe('POST /v1/reminders', () => {
   });
 
   it('rejects an invalid rule with a problem naming the rule part', async () => {
-    const response = await stack.app.inject({
-      method: 'POST',
-      url: '/v1/reminders',
-      payload: {
+    const error = await stack.api.reminders
+      .create({
         userId: 'ada',
         email: 'ada@example.com',
         title: 'Broken',
         body: '',
         recurrence: { dtstart: '2026-01-01T09:00:00', tzid: 'Europe/Paris', rrule: 'FREQ=DAILY;BYHOUR=25' },
-      },
-    });
-    expect(response.statusCode).toBe(400);
-    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-    const problem = response.json<{ type: string; errors: { field: string }[] }>();
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChimeApiError);
+    const problem = error as ChimeApiError;
+    expect(problem.status).toBe(400);
+    expect(problem.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(problem.type).toBe('urn:chime:problem:invalid-recurrence');
     expect(problem.errors[0]?.field).toMatch(/BYHOUR/i);
   });
@@ -88,6 +81,7 @@ describe('POST /v1/reminders', () => {
     const response = await stack.app.inject({
       method: 'POST',
       url: '/v1/reminders',
+      headers: { authorization: `Bearer ${stack.adminKey}`, 'idempotency-key': 'bad-fields' },
       payload: { userId: 'ada', email: 'not-an-email', title: 'x', body: '', colour: 'red', ical: 'RRULE:FREQ=DAILY' },
     });
     expect(response.statusCode).toBe(400);

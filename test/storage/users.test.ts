@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserId } from '../../src/domain/ids.js';
 import { StorageErrorType } from '../../src/storage/errors.js';
-import { createStores, type Stores } from '../../src/storage/index.js';
+import { createStores, type Stores, type UserPreferences } from '../../src/storage/index.js';
 import { openDatabase, type OpenedDatabase } from '../../src/storage/database.js';
 import { openTestDatabase, testDatabaseKind, type TestDatabase } from '../support/database.js';
 import { alice, bob, seed, tenant } from './fixtures.js';
@@ -23,8 +23,6 @@ describe(`users and preferences (${testDatabaseKind()})`, () => {
       version: 1,
       preferences: { timeZone: 'Europe/Paris', contacts: { email: { address: 'alice@example.test', verified: true } } },
     });
-    expect(await stores.users.contactPoint(tenant, alice, 'email')).toBe('alice@example.test');
-    expect(await stores.users.contactPoint(tenant, alice, 'sms')).toBeUndefined();
   });
 
   it('of two concurrent writers from the same version one wins and the other gets version_conflict; nothing is lost', async () => {
@@ -61,14 +59,14 @@ describe(`users and preferences (${testDatabaseKind()})`, () => {
     const other = createStores(second?.db ?? t.db);
     try {
       const carol = UserId('carol');
-      await stores.users.create({ tenantId: tenant, id: carol, preferences: { categoryOptOuts: [] } });
-      const optOut = (category: string) => (p: { categoryOptOuts?: string[] }) => ({ ...p, categoryOptOuts: [...(p.categoryOptOuts ?? []), category] });
+      await stores.users.create({ tenantId: tenant, id: carol, preferences: { optOuts: {} } });
+      const optOut = (category: string) => (p: UserPreferences) => ({ ...p, optOuts: { ...p.optOuts, [category]: 'all' as const } });
       const categories = ['digest', 'marketing', 'billing', 'news', 'tips', 'surveys'];
       await Promise.all(
         categories.map((c, i) => (i % 2 === 0 ? stores : other).users.modifyPreferences(tenant, carol, optOut(c), { maxAttempts: 20 })),
       );
       const stored = await stores.users.get(tenant, carol);
-      expect([...(stored?.preferences.categoryOptOuts ?? [])].sort()).toEqual([...categories].sort());
+      expect(Object.keys(stored?.preferences.optOuts ?? {}).sort()).toEqual([...categories].sort());
       expect(stored?.version).toBe(1 + categories.length);
     } finally {
       await second?.close();

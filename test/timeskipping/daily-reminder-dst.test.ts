@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities/index.js';
+import { activitiesFor } from '../../src/entry/runtime.js';
 import { createSmtpEmailSender } from '../../src/channels/email.js';
 import { TenantId } from '../../src/domain/ids.js';
 import { createStoragePersistence } from '../../src/reminders/persistence.js';
@@ -27,17 +27,12 @@ beforeAll(async () => {
   });
   smtp = await startSmtpServer();
   database = await openTestDatabase();
-  const persistence = createStoragePersistence(database.db);
   worker = await createChimeWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: createActivities({
-      senders: { email: createSmtpEmailSender({ url: smtp.url, from: 'chime@test.localhost' }) },
-      contacts: persistence,
-      decisions: persistence,
-    }),
+    activities: activitiesFor(database.db, { email: createSmtpEmailSender({ url: smtp.url, from: 'chime@test.localhost' }) }),
   });
 });
 
