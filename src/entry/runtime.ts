@@ -25,7 +25,7 @@ import { createUserPersistence } from '../users/persistence.js';
 import { createUserService } from '../users/service.js';
 import { createChimeWorker } from '../temporal/worker.js';
 
-/** Until API keys and tenants land, the embedded stack serves one tenant. */
+/** The embedded stack's tenant (production creates tenants and keys with `npx chime keys create`). */
 export const DEFAULT_TENANT = TenantId('default');
 
 export interface Senders {

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { resolveTool } from '../../scripts/temporal-tools.mjs';
 import { loadConfig } from '../config.js';
 import { startDevServer } from '../temporal/dev-server.js';
-import { createSenders, openStorage, startApi, startWorker } from './runtime.js';
+import { ensureAdminKey } from '../auth/bootstrap.js';
+import { createSenders, DEFAULT_TENANT, openStorage, startApi, startWorker } from './runtime.js';
 
 const config = loadConfig();
 await mkdir(config.dataDir, { recursive: true });
@@ -20,13 +21,16 @@ const server = await startDevServer({
   dbFile: path.join(config.dataDir, 'temporal.sqlite'),
 });
 const storage = await openStorage(config);
+const keyFile = path.join(config.dataDir, 'admin-api-key');
+await ensureAdminKey(storage.db, DEFAULT_TENANT, keyFile);
 const senders = createSenders(config);
 const worker = await startWorker(config, storage, senders);
 const api = await startApi(config, storage);
 
 console.log(
   `Chime is up — API ${api.url} · Temporal UI ${server.uiUrl} · Temporal ${server.address} · ` +
-    `database ${storage.kind === 'pglite' ? path.join(config.dataDir, 'pglite') : 'DATABASE_URL'} · ${senders.description}`,
+    `database ${storage.kind === 'pglite' ? path.join(config.dataDir, 'pglite') : 'DATABASE_URL'} · ${senders.description} · ` +
+    `admin API key in ${keyFile}`,
 );
 
 let stopping = false;
