@@ -1,0 +1,198 @@
+/**
+ * The public API through its typed client against the real stack: authentication and scopes,
+ * tenant isolation, Idempotency-Key semantics, cursor pagination, rate limits, errors and the spec.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChimeApiError, createChimeClient, type ChimeClient, type CreateReminder } from '../../src/client/index.js';
+import { loadConfig } from '../../src/config.js';
+import { TenantId } from '../../src/domain/ids.js';
+import { createApi } from '../../src/entry/runtime.js';
+import { startTestStack, type TestStack } from '../support/stack.js';
+
+let stack: TestStack;
+const clientFor = (apiKey: string): ChimeClient => createChimeClient({ baseUrl: stack.url, apiKey, maxRetries: 0 });
+
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+const daily = (userId: string, title = 'Stretch'): CreateReminder => ({
+  userId,
+  email: `${userId}@example.com`,
+  title,
+  body: '',
+  recurrence: { dtstart: '2030-01-01T09:00:00', tzid: 'Europe/Paris', rrule: 'FREQ=DAILY' },
+});
+
+async function rejection(promise: Promise<unknown>): Promise<ChimeApiError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ChimeApiError);
+  return error as ChimeApiError;
+}
+
+describe('authentication and scopes', () => {
+  it('answers 401 problem+json without a key or with a forged one', async () => {
+    const none = await stack.app.inject({ method: 'GET', url: '/v1/reminders' });
+    expect(none.statusCode).toBe(401);
+    expect(none.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const forged = await rejection(clientFor(`${stack.adminKey.slice(0, -4)}AAAA`).reminders.page());
+    expect(forged).toMatchObject({ status: 401, type: 'urn:chime:problem:unauthenticated' });
+  });
+
+  it("does not let one user read, list, change or cancel another user's reminders", async () => {
+    const bens = await stack.api.reminders.create(daily('ben'));
+    const ann = clientFor(await stack.createKey({ userId: 'ann' }));
+    const own = await ann.reminders.create(daily('ann'));
+
+    expect(await rejection(ann.reminders.get(bens.id))).toMatchObject({ status: 404 });
+    expect(await rejection(ann.reminders.pause(bens.id))).toMatchObject({ status: 404 });
+    expect(await rejection(ann.reminders.cancel(bens.id))).toMatchObject({ status: 404 });
+    expect(await rejection(ann.reminders.edit(bens.id, { content: { title: 'mine now', body: '' } }))).toMatchObject({ status: 404 });
+    expect(await rejection(ann.reminders.create(daily('ben')))).toMatchObject({ status: 403, type: 'urn:chime:problem:forbidden' });
+
+    const listed = [];
+    for await (const r of ann.reminders.list({ userId: 'ben' })) listed.push(r.id);
+    expect(listed).toEqual([own.id]); // a user key lists its own user's reminders whatever it asks
+    expect((await stack.api.reminders.get(bens.id)).status).toBe('active'); // untouched
+  });
+
+  it('shows a key of one tenant nothing of another tenant', async () => {
+    const acme = await stack.api.reminders.create(daily('cleo'));
+    const globex = clientFor(await stack.createKey({ tenantId: TenantId('globex') }));
+    expect(await rejection(globex.reminders.get(acme.id))).toMatchObject({ status: 404 });
+    expect(await rejection(globex.reminders.cancel(acme.id))).toMatchObject({ status: 404 });
+    const listed = [];
+    for await (const r of globex.reminders.list()) listed.push(r);
+    expect(listed).toEqual([]);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  const post = (key: string | undefined, payload: object) =>
+    stack.app.inject({
+      method: 'POST',
+      url: '/v1/reminders',
+      headers: { authorization: `Bearer ${stack.adminKey}`, ...(key ? { 'idempotency-key': key } : {}) },
+      payload,
+    });
+
+  it('replays the stored response for the same key and request, marked as a replay', async () => {
+    const first = await post('create-dora-1', daily('dora'));
+    const again = await post('create-dora-1', daily('dora'));
+    expect(first.statusCode).toBe(201);
+    expect(again.statusCode).toBe(201);
+    expect(again.json()).toEqual(first.json());
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+  });
+
+  it('refuses the same key with a different request (422) and a POST without a key (400)', async () => {
+    await post('create-dora-2', daily('dora'));
+    const different = await post('create-dora-2', daily('dora', 'Another title'));
+    expect(different.statusCode).toBe(422);
+    expect(different.json()).toMatchObject({ type: 'urn:chime:problem:idempotency-key-reused' });
+    const missing = await post(undefined, daily('dora'));
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json()).toMatchObject({ type: 'urn:chime:problem:idempotency-key-required' });
+  });
+
+  it('creates exactly one reminder and one workflow from many concurrent duplicates', async () => {
+    const responses = await Promise.all(Array.from({ length: 16 }, () => post('create-eve-once', daily('eve'))));
+    const statuses = responses.map((r) => r.statusCode);
+    expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
+    const ids = new Set(responses.filter((r) => r.statusCode === 201).map((r) => r.json<{ id: string }>().id));
+    expect(ids.size).toBe(1);
+    for (const r of responses.filter((r) => r.statusCode === 409)) {
+      expect(r.json()).toMatchObject({ type: 'urn:chime:problem:idempotency-key-in-flight' });
+    }
+
+    const listed = [];
+    for await (const r of stack.api.reminders.list({ userId: 'eve' })) listed.push(r.id);
+    expect(listed).toEqual([...ids]);
+    const workflows = [];
+    for await (const w of stack.client.workflow.list({ query: `ChimeUserId = "eve"` })) workflows.push(w.workflowId);
+    expect(workflows.length).toBeLessThanOrEqual(1); // visibility may lag; never more than one
+  });
+});
+
+describe('cursor pagination', () => {
+  it('walks every page while reminders are being inserted, neither skipping nor repeating', async () => {
+    const user = 'fay';
+    const before = [];
+    for (let i = 0; i < 12; i++) before.push((await stack.api.reminders.create(daily(user, `r${i}`))).id);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let inserted = 0;
+    do {
+      const page = await stack.api.reminders.page({ userId: user, limit: 5, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.data.map((r) => r.id));
+      cursor = page.nextCursor ?? undefined;
+      await stack.api.reminders.create(daily(user, `late${inserted++}`)); // newer than every page so far
+    } while (cursor);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toEqual(expect.arrayContaining(before));
+    expect(seen.slice(0, 12).sort()).toEqual([...before].sort());
+  });
+
+  it('answers a forged cursor with a 400 naming the cursor', async () => {
+    const error = await rejection(stack.api.reminders.page({ cursor: 'not-a-cursor' }));
+    expect(error).toMatchObject({ status: 400 });
+    expect(error.errors[0]?.field).toBe('query.cursor');
+  });
+});
+
+describe('limits, errors and the spec', () => {
+  it('answers 429 with Retry-After once a key exceeds its rate limit', async () => {
+    const app = await createApi({
+      config: loadConfig({ CHIME_TASK_QUEUE: stack.taskQueue, CHIME_LOG_LEVEL: 'silent', CHIME_RATE_LIMIT_PER_MINUTE: '3' }),
+      workflows: stack.client.workflow,
+      storage: stack.database,
+      checkReady: async () => {},
+    });
+    try {
+      const statuses = [];
+      let last;
+      for (let i = 0; i < 5; i++) {
+        last = await app.inject({ method: 'GET', url: '/v1/reminders', headers: { authorization: `Bearer ${stack.adminKey}` } });
+        statuses.push(last.statusCode);
+      }
+      expect(statuses).toEqual([200, 200, 200, 429, 429]);
+      expect(Number(last?.headers['retry-after'])).toBeGreaterThan(0);
+      expect(last?.json()).toMatchObject({ type: 'urn:chime:problem:rate-limited', status: 429 });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('refuses an oversized body with a 413 problem', async () => {
+    const response = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/reminders',
+      headers: { authorization: `Bearer ${stack.adminKey}`, 'idempotency-key': 'big', 'content-type': 'application/json' },
+      payload: JSON.stringify({ ...daily('gus'), body: 'x'.repeat(100_000) }),
+    });
+    expect(response.statusCode).toBe(413);
+    expect(response.json()).toMatchObject({ type: 'urn:chime:problem:payload-too-large' });
+  });
+
+  it('serves an OpenAPI 3.1 document generated from the route schemas, and a reference page', async () => {
+    const spec = (await stack.app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+      openapi: string;
+      paths: Record<string, Record<string, { requestBody?: unknown }>>;
+    }>();
+    expect(spec.openapi).toBe('3.1.0');
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining(['/v1/reminders', '/v1/reminders/{reminderId}', '/v1/users/{userId}/preferences']),
+    );
+    expect(spec.paths['/v1/reminders']?.post?.requestBody).toBeDefined();
+    const docs = await stack.app.inject({ method: 'GET', url: '/docs/' });
+    expect(docs.statusCode).toBe(200);
+    expect(docs.headers['content-type']).toMatch(/text\/html/);
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * Preferences changed after a reminder was scheduled are honoured when the occurrence is due:
+ * on the real dev server, through the public API.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Reminder } from '../../src/client/index.js';
+import { reminderStateQuery, type reminderWorkflow } from '../../workflows/reminder.js';
+import { eventually } from '../support/histories.js';
+import { startTestStack, utcWallTime, type TestStack } from '../support/stack.js';
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+const handleOf = (r: Reminder) => stack.client.workflow.getHandle<typeof reminderWorkflow>(r.workflowId);
+
+async function putPreferences(userId: string, preferences: object) {
+  const response = await stack.app.inject({
+    method: 'PUT',
+    url: `/v1/users/${userId}/preferences`,
+    headers: { authorization: `Bearer ${stack.adminKey}` },
+    payload: preferences,
+  });
+  expect(response.statusCode, response.body).toBe(200);
+  return response;
+}
+
+describe('send-time preferences', () => {
+  it('skips an occurrence whose category the user opted out of after it was scheduled', async () => {
+    const reminder = await stack.api.reminders.create({
+      userId: 'ivy',
+      email: 'ivy@example.com',
+      title: 'Weekly digest',
+      body: '',
+      category: 'digest',
+      recurrence: { dtstart: utcWallTime(4_000), tzid: 'UTC', rrule: 'FREQ=DAILY;COUNT=1' },
+    });
+    await putPreferences('ivy', {
+      timeZone: 'Europe/Paris',
+      contacts: { email: { address: 'ivy@example.com', verified: true } },
+      optOuts: { digest: 'all' },
+    });
+    const result = await handleOf(reminder).result();
+    expect(result.decisions).toEqual([
+      expect.objectContaining({
+        kind: 'skipped',
+        channels: [expect.objectContaining({ channel: 'email', outcome: 'skipped', reason: 'opted_out_category' })],
+      }),
+    ]);
+    expect(stack.smtp.received.filter((m) => m.to.includes('ivy@example.com'))).toEqual([]);
+  });
+
+  it('defers an occurrence to the end of quiet hours set after it was scheduled, and records why', async () => {
+    const reminder = await stack.api.reminders.create({
+      userId: 'jon',
+      email: 'jon@example.com',
+      title: 'Take a break',
+      body: '',
+      recurrence: { dtstart: utcWallTime(3_000), tzid: 'UTC', rrule: 'FREQ=DAILY;COUNT=1' },
+    });
+    const hhmm = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString().slice(11, 16);
+    const end = hhmm(10 * 60_000);
+    await putPreferences('jon', {
+      timeZone: 'UTC',
+      contacts: { email: { address: 'jon@example.com', verified: true } },
+      quietHours: { default: { start: hhmm(-5 * 60_000), end } },
+    });
+    const state = await eventually(async () => {
+      const s = await handleOf(reminder).query(reminderStateQuery);
+      return s.decisions.some((d) => d.kind === 'deferred') ? s : undefined;
+    });
+    const deferred = state.decisions.find((d) => d.kind === 'deferred');
+    expect(deferred).toMatchObject({ kind: 'deferred', explanation: expect.stringMatching(/quiet hours/i) });
+    expect(deferred?.kind === 'deferred' && deferred.until.slice(11, 16)).toBe(end);
+    expect(state.next?.dueAt.slice(11, 16)).toBe(end);
+    expect(stack.smtp.received.filter((m) => m.to.includes('jon@example.com'))).toEqual([]);
+    await stack.api.reminders.cancel(reminder.id);
+  });
+
+  it("re-plans a follow-user reminder in the user's new zone as soon as the preferences change", async () => {
+    const reminder = await stack.api.reminders.create({
+      userId: 'kay',
+      email: 'kay@example.com',
+      title: 'Morning run',
+      body: '',
+      zoneMode: 'follow-user',
+      recurrence: { dtstart: '2026-01-05T07:00:00', tzid: 'Asia/Tokyo', rrule: 'FREQ=DAILY' },
+    });
+    expect((await handleOf(reminder).query(reminderStateQuery)).next?.local).toMatch(/T07:00:00\+09:00$/);
+    await putPreferences('kay', { timeZone: 'America/New_York', contacts: { email: { address: 'kay@example.com', verified: true } } });
+    const state = await eventually(async () => {
+      const s = await handleOf(reminder).query(reminderStateQuery);
+      return s.userTimeZone === 'America/New_York' ? s : undefined;
+    });
+    expect(state.next?.local).toMatch(/T07:00:00-0[45]:00$/);
+  });
+
+  it('refuses a preference write from a stale version with 409, losing nothing', async () => {
+    const first = await putPreferences('lea', { timeZone: 'UTC' });
+    const version = first.json<{ version: number }>().version;
+    await putPreferences('lea', { timeZone: 'Europe/Rome' });
+    const stale = await stack.app.inject({
+      method: 'PUT',
+      url: '/v1/users/lea/preferences',
+      headers: { authorization: `Bearer ${stack.adminKey}`, 'if-match': `"${version}"` },
+      payload: { timeZone: 'Asia/Tokyo' },
+    });
+    expect(stale.statusCode).toBe(409);
+    const user = await stack.app.inject({ method: 'GET', url: '/v1/users/lea', headers: { authorization: `Bearer ${stack.adminKey}` } });
+    expect(user.json()).toMatchObject({ preferences: { timeZone: 'Europe/Rome' } });
+  });
+
+  it('names the field of an invalid preference', async () => {
+    const response = await stack.app.inject({
+      method: 'PUT',
+      url: '/v1/users/max/preferences',
+      headers: { authorization: `Bearer ${stack.adminKey}` },
+      payload: { timeZone: 'Mars/Olympus' },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json<{ errors: { field: string }[] }>().errors[0]?.field).toMatch(/timeZone/);
+  });
+});
