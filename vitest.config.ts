@@ -38,6 +38,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/setup/dev-server.global.ts'],
+          setupFiles: ['test/setup/quiet-runtime.ts'],
         },
       },
       {
@@ -46,6 +47,7 @@ export default defineConfig({
           name: 'timeskipping',
           include: ['test/timeskipping/**/*.test.ts'],
           globalSetup: ['test/setup/time-skipping.global.ts'],
+          setupFiles: ['test/setup/quiet-runtime.ts'],
         },
       },
     ],
