@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { PreferencesSchema } from '../../domain/preferences/index.js';
 import { UserId } from '../../domain/ids.js';
 import type { UserService } from '../../users/service.js';
 import { actorOf } from '../auth.js';
 import { ProblemSchema } from '../problem.js';
-import { IfMatchHeaders, UserParams, UserView } from '../schemas/users.js';
+import { IfMatchHeaders, PreferencesInput, UserParams, UserView } from '../schemas/users.js';
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
 
@@ -25,7 +24,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
         summary: "Replace a user's preferences (creates the user); running reminders pick them up at once",
         params: UserParams,
         headers: IfMatchHeaders,
-        body: PreferencesSchema,
+        body: PreferencesInput,
         response: { 200: UserView, ...problems },
       },
     },

@@ -4,6 +4,11 @@ import { PreferencesSchema } from '../../domain/preferences/index.js';
 
 export const UserParams = Type.Object({ userId: Type.String({ pattern: ID_PATTERN, maxLength: 128 }) });
 
+/** Omitted fields take their defaults (no quiet hours, both channels on, no opt-outs). */
+export const PreferencesInput = Type.Partial(PreferencesSchema, {
+  description: 'A user\'s preferences; `timeZone` is required, omitted fields take their defaults',
+});
+
 export const UserView = Type.Object(
   {
     id: Type.String(),

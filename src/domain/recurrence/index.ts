@@ -47,7 +47,11 @@ export class RecurrenceError extends Error {
 }
 
 export interface RecurrenceLimits {
-  /** How far past DTSTART (or the query instant) expansion may look. Default 200 years. */
+  /**
+   * How far past DTSTART (or the query instant) expansion looks before concluding there is no
+   * further occurrence. Default by FREQ: 200 years (DAILY and slower), 20 years (HOURLY),
+   * 120 days (MINUTELY), 2 days (SECONDLY) — about 175,000 candidates at most either way.
+   */
   horizonYears?: number;
   /** Wall-clock candidates examined per query at most. Default 1,000,000. */
   maxIterations?: number;
@@ -134,6 +138,15 @@ function parseRule(text: string, dtstartIsUtc: boolean): { options: Partial<Opti
     const raw = parts.get(name);
     if (raw !== undefined && (!/^\d+$/.test(raw) || Number(raw) < 1)) throw new RecurrenceError(name, 'must be a positive integer');
   }
+  // A quick, exact check for the classic impossible rule (BYMONTHDAY=30;BYMONTH=2), before any search.
+  const monthDays = parts.get('BYMONTHDAY')?.split(',').map(Number);
+  const months = parts.get('BYMONTH')?.split(',').map(Number);
+  if (monthDays && months) {
+    const longest = Math.max(...months.map((m) => [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1] ?? 31));
+    if (monthDays.every((d) => Math.abs(d) > longest)) {
+      throw new RecurrenceError('BYMONTHDAY', `no month in BYMONTH=${months.join(',')} has day ${monthDays.join(',')}`);
+    }
+  }
   let until: Temporal.Instant | undefined;
   const untilRaw = parts.get('UNTIL');
   if (untilRaw !== undefined) {
@@ -170,8 +183,30 @@ export function compileRecurrence(input: RecurrenceInput, limits: RecurrenceLimi
   const dtstart = start instanceof Temporal.Instant ? start.toZonedDateTimeISO(input.tzid).toPlainDateTime() : start;
   const startTime = dtstart.toPlainTime();
   const { options, until } = input.rrule ? parseRule(input.rrule, input.tzid === 'UTC') : { options: undefined, until: undefined };
-  const rule = options ? new RRule({ ...options, dtstart: floating(dtstart), tzid: null }) : undefined;
-  const horizonMs = (limits.horizonYears ?? 200) * 365.25 * 86_400_000;
+  const YEAR_MS = 365.25 * 86_400_000;
+  const defaultHorizonMs: Record<number, number> = {
+    [RRule.HOURLY]: 20 * YEAR_MS,
+    [RRule.MINUTELY]: 120 * 86_400_000,
+    [RRule.SECONDLY]: 2 * 86_400_000,
+  };
+  const horizonMs =
+    limits.horizonYears !== undefined ? limits.horizonYears * YEAR_MS : (defaultHorizonMs[options?.freq ?? RRule.DAILY] ?? 200 * YEAR_MS);
+  const dtstartFloating = floating(dtstart).getTime();
+  // UNTIL (an instant) bounds the floating expansion too, with a day's slack for the zone offset.
+  const untilFloating = until ? until.epochMilliseconds + 86_400_000 : Infinity;
+  /** The rule, expanded in floating time no further than `horizonMs` past `fromFloatingMs`. */
+  const ruleUpTo = (fromFloatingMs: number) =>
+    options &&
+    new RRule({
+      ...options,
+      dtstart: floating(dtstart),
+      tzid: null,
+      ...(options.count ? {} : { until: new Date(Math.min(untilFloating, Math.max(fromFloatingMs, dtstartFloating) + horizonMs)) }),
+    });
+  const rule = ruleUpTo(dtstartFloating);
+  /** Wall-clock time at an instant, as a floating epoch (the instant shifted by its zone offset). */
+  const floatingAt = (epochMs: number) =>
+    Number.isFinite(epochMs) ? epochMs + Temporal.Instant.fromEpochMilliseconds(epochMs).toZonedDateTimeISO(input.tzid).offsetNanoseconds / 1e6 : dtstartFloating;
   const maxIterations = limits.maxIterations ?? 1_000_000;
 
   const resolve = (value: string, part: string): Occurrence => {
@@ -188,6 +223,7 @@ export function compileRecurrence(input: RecurrenceInput, limits: RecurrenceLimi
   function expand(afterEpochMs: number, n: number, endEpochMs = Infinity): Occurrence[] {
     const out: Occurrence[] = [];
     const limitMs = Math.min(endEpochMs, Math.max(afterEpochMs, first.epochMs) + horizonMs);
+    const rule = ruleUpTo(floatingAt(Math.max(afterEpochMs, first.epochMs)));
     if (!rule) {
       if (first.epochMs > afterEpochMs && first.epochMs < endEpochMs) out.push(first);
     } else {
