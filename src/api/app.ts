@@ -3,7 +3,7 @@
  * tests `inject` into the very same app. Shared services arrive as dependencies; nothing here reads
  * the environment.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -12,6 +12,7 @@ import type { ReminderService } from '../reminders/service.js';
 import type { UserService } from '../users/service.js';
 import { authPlugin, type ApiKeyDirectory } from './auth.js';
 import { installErrorHandler } from './error-handler.js';
+import { ProblemType } from './problem.js';
 import { idempotencyPlugin, type IdempotencyStore } from './idempotency.js';
 import { healthRoutes } from './routes/health.js';
 import { reminderRoutes } from './routes/reminders.js';
@@ -37,6 +38,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const app = Fastify({
     logger: { level: deps.logLevel ?? 'info', redact: ['req.headers.authorization'] },
     bodyLimit: BODY_LIMIT_BYTES,
+    // Errors the router raises before any route (malformed URL, over-long path parameter) are problems too.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const status = error.statusCode ?? 400;
+      void reply
+        .status(status)
+        .type('application/problem+json')
+        .send({ type: ProblemType.InvalidRequest, title: error.message.slice(0, 200), status });
+    },
     // Query strings need coercion ("?limit=5"); bodies are JSON and arrive typed.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();

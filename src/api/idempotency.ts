@@ -68,7 +68,8 @@ export function requestFingerprint(request: FastifyRequest): string {
 
 async function idempotency(app: FastifyInstance, options: IdempotencyOptions) {
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.method !== 'POST' || request.routeOptions.config?.idempotency === false) return;
+    // Only routes that exist and were authenticated (the 404 handler and public routes have no scope).
+    if (request.method !== 'POST' || !request.principal || request.routeOptions.config?.idempotency === false) return;
     const key = request.headers[IDEMPOTENCY_KEY_HEADER];
     if (typeof key !== 'string' || !KEY_RE.test(key)) {
       throw new ApiError(400, ProblemType.IdempotencyKeyRequired, 'An Idempotency-Key header is required', [
