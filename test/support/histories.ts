@@ -2,21 +2,28 @@
  * Workflow histories recorded from the integration tests, replayed by test/integration/replay.test.ts
  * so that a non-deterministic change to workflow code fails CI.
  *
- * Record (overwrites test/fixtures/histories/): CHIME_RECORD_HISTORIES=1 npm test -- --project integration
+ * Record (overwrites test/fixtures/histories/): CHIME_RECORD_HISTORIES=1 npx vitest run --project integration
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { resolveTool } from '../../scripts/temporal-tools.mjs';
 
 export const HISTORIES_DIR = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
 
+/** Saves the handle's history as the Temporal CLI prints it (proto3 JSON, what `historyFromJSON` reads). */
 export async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
   if (process.env.CHIME_RECORD_HISTORIES !== '1') return;
-  const history = await handle.fetchHistory();
+  const json = execFileSync(
+    resolveTool('cli'),
+    ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', inject('temporalAddress'), '--output', 'json'],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
   await mkdir(HISTORIES_DIR, { recursive: true });
-  await writeFile(path.join(HISTORIES_DIR, `${name}.json`), historyToJSON(history));
+  await writeFile(path.join(HISTORIES_DIR, `${name}.json`), json);
 }
 
 /** Polls `probe` until it returns a value (visibility is eventually consistent). */
