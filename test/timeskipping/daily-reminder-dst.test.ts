@@ -10,6 +10,7 @@ import { createSmtpEmailSender } from '../../src/channels/email.js';
 import { TenantId } from '../../src/domain/ids.js';
 import { createStoragePersistence } from '../../src/reminders/persistence.js';
 import { createReminderService } from '../../src/reminders/service.js';
+import { registerSearchAttributes } from '../../src/temporal/search-attributes.js';
 import { createChimeWorker } from '../../src/temporal/worker.js';
 import type { ReminderState } from '../../workflows/reminder.js';
 import { openTestDatabase } from '../support/database.js';
@@ -25,6 +26,7 @@ beforeAll(async () => {
   env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: inject('testServerPath') } },
   });
+  await registerSearchAttributes(env.connection, env.namespace ?? 'default');
   smtp = await startSmtpServer();
   database = await openTestDatabase();
   worker = await createChimeWorker({
