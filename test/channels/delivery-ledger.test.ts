@@ -12,7 +12,7 @@ import { withCircuitBreaker } from '../../src/channels/resilience.js';
 import { createTwilioSmsSender } from '../../src/channels/sms-twilio.js';
 import { ChimeErrorType } from '../../src/domain/errors.js';
 import { deliveryIdempotencyKey } from '../../src/domain/idempotency.js';
-import { TenantId, UserId } from '../../src/domain/ids.js';
+import { ReminderId, TenantId, UserId } from '../../src/domain/ids.js';
 import { createStores, type Stores } from '../../src/storage/index.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { startFakeTwilio, twilioError, type FakeTwilio } from '../support/fake-twilio.js';
@@ -70,9 +70,21 @@ function activities(senders: Parameters<typeof createActivities>[0]['senders'], 
   });
 }
 
-function request(channel: 'sms' | 'email') {
+/** A delivery request for a fresh reminder (the ledger references its reminder). */
+async function request(channel: 'sms' | 'email') {
   seq++;
-  const occurrence = { reminderId: `rem_faults_${seq}`, recurrenceId: `2030-01-0${(seq % 9) + 1}T09:00:00Z`, scheduledFor: '2030-01-01T09:00:00Z' };
+  const reminderId = ReminderId(`rem_faults_${seq}`);
+  await stores.reminders.insert({
+    tenantId,
+    userId,
+    id: reminderId,
+    recurrence: { dtstart: '2030-01-01T09:00:00', tzid: 'UTC', rrule: 'FREQ=DAILY' },
+    zoneMode: 'pinned',
+    content: { title: 'Pills', body: 'Take them' },
+    channels: [channel],
+    category: 'reminders',
+  });
+  const occurrence = { reminderId, recurrenceId: '2030-01-01T09:00:00Z', scheduledFor: '2030-01-01T09:00:00Z' };
   const key = deliveryIdempotencyKey({ tenantId, userId, occurrence, channel });
   return { req: { tenantId, userId, occurrence, channel, category: 'reminders', content: { title: 'Pills', body: 'Take them' } }, key };
 }
@@ -88,7 +100,7 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
 
 describe('deliver: one accepted message per key under faults', () => {
   it('after a worker died between the provider accepting and the ledger settling, the retry finds the message and does not resend', async () => {
-    const { req, key } = request('sms');
+    const { req, key } = await request('sms');
     // The first attempt "dies" right after Twilio accepted: its settle never happens.
     const dying = createActivities({
       senders: { sms: smsSender() },
@@ -112,7 +124,7 @@ describe('deliver: one accepted message per key under faults', () => {
   });
 
   it('when the provider times out after accepting, the retry finds the accepted message instead of sending again', async () => {
-    const { req, key } = request('sms');
+    const { req, key } = await request('sms');
     twilio.enqueue({ kind: 'accept-then-stall' });
     const acts = activities({ sms: smsSender() }, 1);
     const first = await failureOf(acts.deliver(req));
@@ -125,7 +137,7 @@ describe('deliver: one accepted message per key under faults', () => {
   });
 
   it('retries transient errors (500, 429 with Retry-After) and sends exactly once when the provider recovers', async () => {
-    const { req, key } = request('sms');
+    const { req, key } = await request('sms');
     twilio.enqueue({ kind: 'server-error' }, { kind: 'rate-limit', retryAfter: '7' });
     const acts = activities({ sms: smsSender() }, 1);
     expect(await failureOf(acts.deliver(req))).toMatchObject({ type: ChimeErrorType.ProviderUnavailable, nonRetryable: false });
@@ -138,7 +150,7 @@ describe('deliver: one accepted message per key under faults', () => {
   });
 
   it('records a permanent error (21211 invalid number) once and never calls the provider again for that key', async () => {
-    const { req, key } = request('sms');
+    const { req, key } = await request('sms');
     twilio.enqueue(twilioError(21211));
     const acts = activities({ sms: smsSender() });
     expect(await failureOf(acts.deliver(req))).toMatchObject({ type: ChimeErrorType.RecipientInvalid, nonRetryable: true });
@@ -149,7 +161,7 @@ describe('deliver: one accepted message per key under faults', () => {
   });
 
   it('fails fast while the provider is down (circuit open), then sends once when it is back', async () => {
-    const { req, key } = request('sms');
+    const { req, key } = await request('sms');
     let now = Date.now();
     const guarded = withCircuitBreaker(smsSender(), { failureThreshold: 2, openMs: 30_000, now: () => now });
     const acts = activities({ sms: guarded }, 1);
@@ -167,7 +179,7 @@ describe('deliver: one accepted message per key under faults', () => {
   });
 
   it('lets exactly one of two racing workers send the same occurrence', async () => {
-    const { req, key } = request('sms');
+    const { req, key } = await request('sms');
     twilio.defaultBehaviour = { kind: 'accept', latencyMs: 200 };
     const [a, b] = await Promise.allSettled([activities({ sms: smsSender() }).deliver(req), activities({ sms: smsSender() }).deliver(req)]);
     const outcomes = [a, b].map((r) => r.status);
@@ -181,12 +193,12 @@ describe('deliver: one accepted message per key under faults', () => {
   });
 
   it('sends email with the key as Message-ID; an SMTP 5xx is a recorded permanent failure', async () => {
-    const ok = request('email');
+    const ok = await request('email');
     const email = createSmtpEmailSender({ url: smtp.url, from: 'chime@test.localhost' });
     await activities({ email }).deliver(ok.req);
     expect(smtp.received.filter((m) => m.headers['x-chime-idempotency-key'] === ok.key)).toHaveLength(1);
 
-    const bad = request('email');
+    const bad = await request('email');
     smtp.scriptFaults({ kind: 'reject-rcpt', code: 550 });
     expect(await failureOf(activities({ email }).deliver(bad.req))).toMatchObject({ nonRetryable: true });
     expect(await stores.ledger.get(bad.key)).toMatchObject({ status: 'failed' });
