@@ -4,7 +4,7 @@
 import type { Kysely } from 'kysely';
 import { ConflictError, InvalidInputError } from '../domain/errors.js';
 import type { RecurrenceInput } from '../domain/recurrence/index.js';
-import { TenantId, type UserId } from '../domain/ids.js';
+import type { TenantId, UserId } from '../domain/ids.js';
 import { createReminderStore, type ReminderRecord, type StoredRecurrence } from '../storage/reminders.js';
 import { createTenantStore } from '../storage/tenants.js';
 import { createUserStore } from '../storage/users.js';

@@ -5,7 +5,6 @@
  * — never a silently lost update. `modifyPreferences` re-reads and re-applies on conflict.
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { Channel } from '../domain/delivery.js';
 import type { TenantId, UserId } from '../domain/ids.js';
 import { StorageError, StorageErrorType, guard, isStorageError } from './errors.js';
 import { json, type Database, type UserPreferences, type UsersTable } from './schema.js';
