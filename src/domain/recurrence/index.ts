@@ -253,7 +253,9 @@ export function compileRecurrence(input: RecurrenceInput, limits: RecurrenceLimi
     take: (n, afterEpochMs) => (n <= 0 ? [] : expand(afterEpochMs ?? -Infinity, n)),
     between: (startEpochMs, endEpochMs) => expand(startEpochMs - 1, Number.MAX_SAFE_INTEGER, endEpochMs),
     describe: () => {
-      const text = rule ? rule.toText() : 'once';
+      // Described from the rule as written (with its own UNTIL), not the search-bounded one.
+      const written = options && new RRule({ ...options, dtstart: floating(dtstart), ...(until ? { until: new Date(until.epochMilliseconds) } : {}) });
+      const text = written ? written.toText() : 'once';
       return `${text} at ${startTime.toString({ smallestUnit: 'minute' })} (${input.tzid})`;
     },
   };

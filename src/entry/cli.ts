@@ -1,0 +1,20 @@
+/**
+ * `chime <command>`: occurrences (preview a recurrence), keys (API keys). Exit codes: 0 ok,
+ * 1 failure, 2 invalid input or usage.
+ */
+import { keysCommand } from '../cli/keys.js';
+import { occurrencesCommand } from '../cli/occurrences.js';
+
+const commands: Record<string, (argv: string[]) => Promise<number>> = {
+  occurrences: occurrencesCommand,
+  keys: keysCommand,
+};
+
+const [name, ...argv] = process.argv.slice(2);
+const command = name ? commands[name] : undefined;
+if (!command) {
+  process.stderr.write(`usage: chime <${Object.keys(commands).join('|')}> …\n`);
+  process.exitCode = 2;
+} else {
+  process.exitCode = await command(argv);
+}

@@ -1,0 +1,47 @@
+/** `npx chime occurrences`, as people and scripts run it: spawned, exit codes, JSON on stdout. */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../../../bin/chime.js', import.meta.url));
+
+function chime(args: string[], input?: string) {
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input, env: { ...process.env, TZ: 'Asia/Kolkata' } });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('chime occurrences', () => {
+  it('prints the DST-shifted 02:30 of the spring-forward day as 03:30 local, in order, as JSON', () => {
+    const { code, stdout } = chime([
+      'occurrences',
+      '--ical',
+      'DTSTART;TZID=America/New_York:20250308T023000\nRRULE:FREQ=DAILY;COUNT=3',
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual([
+      { utc: '2025-03-08T07:30:00Z', local: '2025-03-08T02:30:00-05:00', wall: '2025-03-08T02:30:00' },
+      { utc: '2025-03-09T07:30:00Z', local: '2025-03-09T03:30:00-04:00', wall: '2025-03-09T02:30:00' },
+      { utc: '2025-03-10T06:30:00Z', local: '2025-03-10T02:30:00-04:00', wall: '2025-03-10T02:30:00' },
+    ]);
+  });
+
+  it('reads the lines from stdin with --ical - and starts strictly after --after', () => {
+    const { code, stdout } = chime(
+      ['occurrences', '--ical', '-', '--after', '2026-12-07T08:00:00Z', '--count', '2', '--json'],
+      'DTSTART;TZID=Europe/Paris:20261123T090000\nRRULE:FREQ=WEEKLY;BYDAY=MO\n',
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).map((o: { local: string }) => o.local)).toEqual(['2026-12-14T09:00:00+01:00', '2026-12-21T09:00:00+01:00']);
+  });
+
+  it('exits 2 with one line naming the problem for invalid input', () => {
+    for (const ical of ['DTSTART;TZID=Mars/Olympus:20250309T023000', 'DTSTART:20250309T023000Z\nRRULE:FREQ=DAILY;BYHOUR=24']) {
+      const { code, stdout, stderr } = chime(['occurrences', '--ical', ical]);
+      expect(code).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+    }
+    expect(chime(['occurrences', '--ical', 'DTSTART:20250309T023000Z', '--after', 'yesterday']).code).toBe(2);
+  });
+});
