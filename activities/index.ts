@@ -13,6 +13,8 @@ import type { ReminderId, TenantId, UserId } from '../src/domain/ids.js';
 import type { OccurrenceDecision } from '../workflows/reminder.js';
 import type { Ledger } from '../src/storage/ledger.js';
 import type { DecisionLog } from '../src/storage/decisions.js';
+import type { ReminderStore } from '../src/storage/reminders.js';
+import type { ReminderStatus } from '../workflows/reminder.js';
 
 /** Port: the user's stored preference document (validated here, at send time). */
 export interface PreferenceSource {
@@ -29,6 +31,8 @@ export interface ActivityDependencies {
   preferences: PreferenceSource;
   ledger: Pick<Ledger, 'claim' | 'settle' | 'countSent'>;
   decisions: Pick<DecisionLog, 'record'>;
+  /** Keeps the stored reminder's status (what lists show) in step with its workflow. */
+  reminders: Pick<ReminderStore, 'update'>;
 }
 
 export interface PlanRequest {
@@ -120,7 +124,7 @@ function contactOf(preferences: Preferences, channel: Channel): string | undefin
 const decisionKind = (d: OccurrenceDecision) =>
   d.kind === 'delivered' ? (d.channels.some((c) => c.outcome === 'sent') ? 'sent' : 'failed') : d.kind;
 
-export function createActivities({ senders, preferences, ledger, decisions }: ActivityDependencies) {
+export function createActivities({ senders, preferences, ledger, decisions, reminders }: ActivityDependencies) {
   async function currentPreferences(tenantId: string, userId: string, fallbackTimeZone: string): Promise<Preferences> {
     const stored = (await preferences.preferencesOf(tenantId as TenantId, userId as UserId)) ?? {};
     return validatePreferences({ timeZone: fallbackTimeZone, ...(stored as object) });
@@ -181,6 +185,10 @@ export function createActivities({ senders, preferences, ledger, decisions }: Ac
       } catch (error) {
         throw toActivityFailure(error);
       }
+    },
+
+    async recordStatus({ tenantId, reminderId, status }: { tenantId: string; reminderId: string; status: ReminderStatus }): Promise<void> {
+      await reminders.update(tenantId as TenantId, reminderId as ReminderId, { status });
     },
 
     async recordDecision({ tenantId, userId, decision, sequence }: RecordDecisionRequest): Promise<void> {

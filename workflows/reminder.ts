@@ -130,7 +130,7 @@ const MAX_SNOOZE_MS = 7 * 24 * 3_600_000;
 /** Continue-as-new at least this often even if the server has not suggested it yet. */
 const OCCURRENCES_PER_RUN = 200;
 
-const { deliver, decideOccurrence, recordDecision } = proxyActivities<ReminderActivities>({
+const { deliver, decideOccurrence, recordDecision, recordStatus } = proxyActivities<ReminderActivities>({
   startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',
@@ -498,6 +498,7 @@ export async function reminderWorkflow(input: ReminderWorkflowInput): Promise<Re
 
   due = undefined;
   publish();
+  await recordStatus({ tenantId, reminderId, status });
   await condition(allHandlersFinished);
   return state();
 }

@@ -103,6 +103,7 @@ export function activitiesFor(db: Kysely<Database>, senders: Partial<Record<Chan
     preferences: { preferencesOf: async (tenantId, userId) => (await stores.users.get(tenantId, userId))?.preferences },
     ledger: stores.ledger,
     decisions: stores.decisions,
+    reminders: stores.reminders,
   });
 }
 

@@ -11,7 +11,7 @@ import {
   type WorkflowClient,
 } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { compileRecurrence, parseICal, type RecurrenceInput } from '../domain/recurrence/index.js';
+import { compileRecurrence, normalizeRecurrence, parseICal, type RecurrenceInput } from '../domain/recurrence/index.js';
 import type { Channel } from '../domain/delivery.js';
 import { ReminderId, type TenantId, UserId } from '../domain/ids.js';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../domain/errors.js';
@@ -179,7 +179,7 @@ export function createReminderService({ workflows, taskQueue, persistence, catch
       if ((input.recurrence === undefined) === (input.ical === undefined)) {
         throw new InvalidInputError('recurrence', 'give exactly one of `recurrence` or `ical`');
       }
-      const recurrence = input.recurrence ?? parseICal(input.ical ?? '');
+      const recurrence = input.recurrence ? normalizeRecurrence(input.recurrence) : parseICal(input.ical ?? '');
       const description = checkRecurrence(recurrence);
       const reminder: StoredReminder = {
         tenantId,
@@ -252,8 +252,10 @@ export function createReminderService({ workflows, taskQueue, persistence, catch
     },
 
     edit(actor: Actor, reminderId: ReminderId, patch: EditReminderPatch): Promise<ReminderView> {
-      if (patch.recurrence) checkRecurrence(patch.recurrence); // the workflow cannot read tz data
-      return act(actor, reminderId, (h) => h.executeUpdate(editReminderUpdate, { args: [patch] }));
+      // Validated here: the workflow's validator cannot read tz data.
+      const normalized = patch.recurrence ? { ...patch, recurrence: normalizeRecurrence(patch.recurrence) } : patch;
+      if (normalized.recurrence) checkRecurrence(normalized.recurrence);
+      return act(actor, reminderId, (h) => h.executeUpdate(editReminderUpdate, { args: [normalized] }));
     },
     pause: (actor: Actor, reminderId: ReminderId) =>
       act(actor, reminderId, (h) => h.executeUpdate(pauseReminderUpdate)),

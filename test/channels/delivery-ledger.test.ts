@@ -67,6 +67,7 @@ function activities(senders: Parameters<typeof createActivities>[0]['senders'], 
       countSent: stores.ledger.countSent,
     },
     decisions: stores.decisions,
+    reminders: stores.reminders,
   });
 }
 
@@ -113,6 +114,7 @@ describe('deliver: one accepted message per key under faults', () => {
         countSent: stores.ledger.countSent,
       },
       decisions: stores.decisions,
+      reminders: stores.reminders,
     });
     await expect(dying.deliver(req)).rejects.toThrow();
     expect(twilio.acceptedFor(key)).toHaveLength(1);

@@ -52,6 +52,8 @@ describe('POST /v1/reminders', () => {
     const result = await handle.result();
     expect(result.status).toBe('completed');
     expect(result.decisions.map((d) => d.kind)).toEqual(['delivered', 'delivered']);
+    // Lists read the database: the ended workflow recorded its final status there.
+    expect((await stack.api.reminders.page({ userId: 'ada' })).data.map((r) => r.status)).toEqual(['completed']);
     const state = await handle.query(reminderStateQuery);
     expect(state.decisions.flatMap((d) => (d.kind === 'delivered' ? d.channels.map((c) => c.outcome) : []))).toEqual([
       'sent',

@@ -255,7 +255,7 @@ export function compileRecurrence(input: RecurrenceInput, limits: RecurrenceLimi
     describe: () => {
       // Described from the rule as written (with its own UNTIL), not the search-bounded one.
       const written = options && new RRule({ ...options, dtstart: floating(dtstart), ...(until ? { until: new Date(until.epochMilliseconds) } : {}) });
-      const text = written ? written.toText() : 'once';
+      const text = !written ? 'once' : written.isFullyConvertibleToText() ? written.toText() : `RRULE:${input.rrule ?? ''}`;
       return `${text} at ${startTime.toString({ smallestUnit: 'minute' })} (${input.tzid})`;
     },
   };
@@ -263,6 +263,17 @@ export function compileRecurrence(input: RecurrenceInput, limits: RecurrenceLimi
     throw new RecurrenceError('RRULE', 'the rule never produces an occurrence');
   }
   return recurrence;
+}
+
+/**
+ * The stored form of a recurrence: DTSTART as wall-clock time in `tzid` (a UTC instant given as
+ * `…Z` becomes the same instant's wall time in the zone). Validates like `compileRecurrence`.
+ */
+export function normalizeRecurrence(input: RecurrenceInput): RecurrenceInput {
+  checkZone(input.tzid);
+  const start = plain(input.dtstart, 'DTSTART');
+  if (!(start instanceof Temporal.Instant)) return input;
+  return { ...input, dtstart: start.toZonedDateTimeISO(input.tzid).toPlainDateTime().toString({ fractionalSecondDigits: 0 }) };
 }
 
 /** Parses iCalendar DTSTART / RRULE / RDATE / EXDATE lines into a RecurrenceInput. */
@@ -313,11 +324,11 @@ export function parseICal(text: string): RecurrenceInput {
     }
   }
   if (!dtstart) throw new RecurrenceError('DTSTART', 'is required');
-  return {
+  return normalizeRecurrence({
     dtstart,
     tzid,
     ...(rrule !== undefined ? { rrule } : {}),
     ...(rdate.length ? { rdate } : {}),
     ...(exdate.length ? { exdate } : {}),
-  };
+  });
 }
