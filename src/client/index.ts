@@ -14,6 +14,8 @@ import type {
   ReminderList,
   ReminderListQuery,
   ReminderView,
+  PreviewRuleBody,
+  PreviewView,
 } from '../api/schemas/reminders.js';
 import type { Problem } from '../api/problem.js';
 
@@ -21,6 +23,8 @@ export type Reminder = Static<typeof ReminderView>;
 export type CreateReminder = Static<typeof CreateReminderBody>;
 export type EditReminder = Static<typeof EditReminderBody>;
 export type ReminderPage = Static<typeof ReminderList>;
+export type Preview = Static<typeof PreviewView>;
+export type PreviewRule = Static<typeof PreviewRuleBody>;
 export type ListRemindersParams = Omit<Static<typeof ReminderListQuery>, 'cursor'>;
 
 /** An error answer of the API, with its stable problem `type`. */
@@ -99,6 +103,8 @@ export function createChimeClient(options: ChimeClientOptions) {
   const reminderPath = (id: string, action = '') => `/v1/reminders/${encodeURIComponent(id)}${action}`;
 
   return {
+    /** A rule's next occurrences, decided with a user's current preferences; nothing is saved. */
+    preview: (body: PreviewRule) => call<Preview>('POST', '/v1/previews', { body }),
     reminders: {
       create: (body: CreateReminder, opts?: RequestOptions) => call<Reminder>('POST', '/v1/reminders', { body, ...opts }),
       get: (id: string) => call<Reminder>('GET', reminderPath(id)),
@@ -109,6 +115,7 @@ export function createChimeClient(options: ChimeClientOptions) {
       skipNext: (id: string, opts?: RequestOptions) => call<Reminder>('POST', reminderPath(id, '/skip-next'), opts),
       snooze: (id: string, until: Date, opts?: RequestOptions) =>
         call<Reminder>('POST', reminderPath(id, '/snooze'), { body: { until: until.toISOString() }, ...opts }),
+      preview: (id: string, count?: number) => call<Preview>('GET', reminderPath(id, '/preview'), { query: { count } }),
       decisions: (id: string, limit?: number) =>
         call<{ data: unknown[] }>('GET', reminderPath(id, '/decisions'), { query: { limit } }),
       /** One page; pass the previous page's `nextCursor` to continue. */

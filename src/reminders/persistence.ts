@@ -92,6 +92,10 @@ export function createStoragePersistence(db: Kysely<Database>): ReminderPersiste
       });
     },
 
+    async preferencesOf(tenantId, userId) {
+      return (await users.get(tenantId, userId))?.preferences;
+    },
+
     async findReminder(tenantId, reminderId) {
       const record = await reminders.get(tenantId, reminderId);
       return record && toStored(record);

@@ -35,6 +35,8 @@ import {
   type ZoneMode,
 } from '../../workflows/reminder.js';
 import { ReminderIdKey, StatusKey, TenantIdKey, UserIdKey } from '../../workflows/search-attributes.js';
+import { previewOccurrences, recurrenceIdFor, resolvePolicy, type PolicyOverrides, type PreviewItem } from '../domain/policy/index.js';
+import { validatePreferences } from '../domain/preferences/index.js';
 
 export const DEFAULT_CATEGORY = 'reminders';
 
@@ -52,8 +54,28 @@ export interface CreateReminderInput {
   channels?: Channel[];
   category?: string;
   zoneMode?: ZoneMode;
+  policy?: PolicyOverrides;
   recurrence?: RecurrenceInput;
   ical?: string;
+}
+
+/** A rule to preview without saving: for a user's current preferences, or defaults. */
+export interface PreviewRuleInput {
+  userId?: string;
+  recurrence?: RecurrenceInput;
+  ical?: string;
+  zoneMode?: ZoneMode;
+  category?: string;
+  channels?: Channel[];
+  policy?: PolicyOverrides;
+  count?: number;
+  after?: string;
+}
+
+export interface PreviewView {
+  description: string;
+  timeZone: string;
+  occurrences: PreviewItem[];
 }
 
 export interface ReminderView {
@@ -85,6 +107,8 @@ export interface ReminderPersistence {
   insertReminder(reminder: StoredReminder): Promise<void>;
   updateReminder(reminder: Pick<StoredReminder, 'tenantId' | 'id' | 'definition' | 'status'>): Promise<void>;
   findReminder(tenantId: TenantId, reminderId: ReminderId): Promise<StoredReminder | undefined>;
+  /** The user's stored preference document (validated and completed by the caller). */
+  preferencesOf(tenantId: TenantId, userId: UserId): Promise<unknown>;
   listReminders(
     tenantId: TenantId,
     filter: { userId?: string; status?: ReminderStatus; limit: number; cursor?: string },
@@ -166,7 +190,62 @@ export function createReminderService({ workflows, taskQueue, persistence, catch
     return view(updated, state);
   }
 
+  /** The next occurrences of a definition, each decided as the workflow would decide it now. */
+  async function preview(
+    actor: Actor,
+    userId: string | undefined,
+    definition: Pick<ReminderDefinition, 'recurrence' | 'zoneMode' | 'category' | 'channels' | 'policy'>,
+    count: number,
+    afterEpochMs: number,
+  ): Promise<PreviewView> {
+    const stored = userId ? await persistence.preferencesOf(actor.tenantId, UserId(userId)) : undefined;
+    const preferences = validatePreferences({ timeZone: definition.recurrence.tzid, ...((stored as object | undefined) ?? {}) });
+    const recurrence =
+      definition.zoneMode === 'follow-user' && stored ? { ...definition.recurrence, tzid: preferences.timeZone } : definition.recurrence;
+    const rule = compileRecurrence(recurrence);
+    const occurrences = rule.take(count, afterEpochMs).map((o) => ({ ...o, recurrenceId: recurrenceIdFor(definition.zoneMode, o) }));
+    return {
+      description: rule.describe(),
+      timeZone: preferences.timeZone,
+      occurrences: previewOccurrences(occurrences, {
+        preferences,
+        policy: resolvePolicy(definition.policy),
+        category: definition.category,
+        channels: definition.channels,
+      }),
+    };
+  }
+
   return {
+    /** Preview of a rule for a user (or default preferences) without saving anything. */
+    previewRule(actor: Actor, input: PreviewRuleInput): Promise<PreviewView> {
+      if ((input.recurrence === undefined) === (input.ical === undefined)) {
+        throw new InvalidInputError('recurrence', 'give exactly one of `recurrence` or `ical`');
+      }
+      if (actor.userId !== undefined && input.userId !== undefined && input.userId !== actor.userId) throw new NotFoundError('user');
+      const userId = input.userId ?? actor.userId;
+      const after = input.after !== undefined ? Date.parse(input.after) : Date.now();
+      return preview(
+        actor,
+        userId,
+        {
+          recurrence: input.recurrence ? normalizeRecurrence(input.recurrence) : parseICal(input.ical ?? ''),
+          zoneMode: input.zoneMode ?? 'pinned',
+          category: input.category ?? DEFAULT_CATEGORY,
+          channels: input.channels ?? ['email'],
+          ...(input.policy ? { policy: input.policy } : {}),
+        },
+        input.count ?? 10,
+        after,
+      );
+    },
+
+    /** Preview of an existing reminder's next occurrences under its user's current preferences. */
+    async previewReminder(actor: Actor, reminderId: ReminderId, count: number): Promise<PreviewView> {
+      const reminder = await load(actor, reminderId);
+      return preview(actor, reminder.userId, reminder.definition, count, Date.now());
+    },
+
     /**
      * `requestKey` (the HTTP Idempotency-Key) makes the reminder id deterministic, so a retry after
      * a partial failure finds the same reminder and the same workflow instead of making a second.
@@ -191,6 +270,7 @@ export function createReminderService({ workflows, taskQueue, persistence, catch
           content: { title: input.title, body: input.body },
           channels: input.channels ?? ['email'],
           category: input.category ?? DEFAULT_CATEGORY,
+          ...(input.policy ? { policy: input.policy } : {}),
         },
         status: 'active',
         createdAt: new Date().toISOString(),

@@ -99,6 +99,33 @@ describe('send-time preferences', () => {
     expect(state.next?.local).toMatch(/T07:00:00-0[45]:00$/);
   });
 
+  it('previews a rule with the policy applied and a reason for every change', async () => {
+    await putPreferences('nora', {
+      timeZone: 'Europe/Paris',
+      contacts: { email: { address: 'nora@example.com', verified: true }, sms: { number: '+33612345678', verified: true } },
+      optOuts: { digest: ['sms'] },
+      quietHours: { default: { start: '22:00', end: '07:00' } },
+    });
+    const preview = await stack.api.preview({
+      userId: 'nora',
+      category: 'digest',
+      channels: ['email', 'sms'],
+      recurrence: { dtstart: '2030-01-07T06:30:00', tzid: 'Europe/Paris', rrule: 'FREQ=DAILY;COUNT=2' },
+      after: '2030-01-01T00:00:00Z',
+    });
+    expect(preview.timeZone).toBe('Europe/Paris');
+    expect(preview.occurrences).toHaveLength(2);
+    const [first] = preview.occurrences;
+    expect(first?.outcome).toBe('deferred');
+    expect(first?.channels).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ channel: 'email', action: 'defer', explanation: expect.stringMatching(/07:00/) }),
+        expect.objectContaining({ channel: 'sms', action: 'skip', reason: 'opted_out_category', explanation: expect.stringMatching(/digest/) }),
+      ]),
+    );
+    expect(first?.afterDeferral).toMatchObject({ at: '2030-01-07T06:00:00.000Z', outcome: 'sent' });
+  });
+
   it('refuses a preference write from a stale version with 409, losing nothing', async () => {
     const first = await putPreferences('lea', { timeZone: 'UTC' });
     const version = first.json<{ version: number }>().version;

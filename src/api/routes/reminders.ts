@@ -8,6 +8,9 @@ import {
   DecisionList,
   DecisionsQuery,
   EditReminderBody,
+  PreviewQuery,
+  PreviewRuleBody,
+  PreviewView,
   ReminderList,
   ReminderListQuery,
   ReminderParams,
@@ -75,6 +78,33 @@ export const reminderRoutes: FastifyPluginAsyncTypebox<ReminderRoutesOptions> = 
     async (request) => ({
       data: await reminders.decisions(actorOf(request.principal), ReminderId(request.params.reminderId), request.query.limit ?? 20),
     }),
+  );
+
+  app.get(
+    '/v1/reminders/:reminderId/preview',
+    {
+      schema: {
+        summary: "The next occurrences with the user's current preferences and the policy applied, and why",
+        params: ReminderParams,
+        querystring: PreviewQuery,
+        response: { 200: PreviewView, ...problems },
+      },
+    },
+    async (request) => reminders.previewReminder(actorOf(request.principal), ReminderId(request.params.reminderId), request.query.count ?? 10),
+  );
+
+  app.post(
+    '/v1/previews',
+    {
+      // Creates nothing, so it needs no Idempotency-Key.
+      config: { idempotency: false },
+      schema: {
+        summary: 'Preview a rule without saving it: occurrences, decisions and reasons',
+        body: PreviewRuleBody,
+        response: { 200: PreviewView, ...problems },
+      },
+    },
+    async (request) => reminders.previewRule(actorOf(request.principal), request.body),
   );
 
   const actions = {

@@ -5,13 +5,19 @@
 import Type, { type Static } from 'typebox';
 import { ID_PATTERN } from '../../domain/ids.js';
 import { CHANNELS } from '../../domain/delivery.js';
+import { PolicyOverridesSchema } from '../../domain/policy/index.js';
+import { CATEGORY_PATTERN } from '../../domain/preferences/index.js';
 
 const Id = Type.String({ pattern: ID_PATTERN, maxLength: 128 });
-const Category = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', description: 'Tenant-defined category, e.g. reminders, digest' });
+const Category = Type.String({ pattern: CATEGORY_PATTERN, description: 'Tenant-defined category, e.g. reminders, digest' });
 const ZoneMode = Type.Union([Type.Literal('pinned'), Type.Literal('follow-user')], {
   description: "pinned: the rule's own tzid; follow-user: the user's current zone (09:00 stays 09:00 local when they move)",
 });
-const Channels = Type.Array(Type.Union(CHANNELS.map((c) => Type.Literal(c))), { minItems: 1, uniqueItems: true });
+const Channels = Type.Array(Type.Union([Type.Literal('email'), Type.Literal('sms')]), {
+  minItems: 1,
+  uniqueItems: true,
+  description: `Channels, in order: ${CHANNELS.join(', ')}`,
+});
 const Content = Type.Object(
   { title: Type.String({ minLength: 1, maxLength: 200 }), body: Type.String({ maxLength: 10_000 }) },
   { additionalProperties: false },
@@ -41,6 +47,7 @@ export const CreateReminderBody = Type.Object(
     channels: Type.Optional(Channels),
     category: Type.Optional(Category),
     zoneMode: Type.Optional(ZoneMode),
+    policy: Type.Optional(PolicyOverridesSchema),
     recurrence: Type.Optional(RecurrenceSchema),
     ical: Type.Optional(
       Type.String({ description: 'iCalendar DTSTART/RRULE/RDATE/EXDATE lines, instead of `recurrence`', maxLength: 20_000 }),
@@ -84,6 +91,7 @@ export const EditReminderBody = Type.Object(
     content: Type.Optional(Content),
     channels: Type.Optional(Channels),
     category: Type.Optional(Category),
+    policy: Type.Optional(PolicyOverridesSchema),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -110,3 +118,50 @@ export const ReminderList = Type.Object({
   data: Type.Array(ReminderView),
   nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
 });
+
+const ChannelDecisionView = Type.Object({
+  channel: Type.String(),
+  action: Type.Union([Type.Literal('send'), Type.Literal('defer'), Type.Literal('skip')]),
+  explanation: Type.String(),
+  until: Type.Optional(Type.Number({ description: 'defer: epoch ms' })),
+  reason: Type.Optional(Type.String()),
+  quietHoursBypassed: Type.Optional(Type.Boolean()),
+});
+const Outcome = Type.Union([Type.Literal('sent'), Type.Literal('deferred'), Type.Literal('skipped')]);
+
+export const PreviewView = Type.Object(
+  {
+    description: Type.String(),
+    timeZone: Type.String({ description: "The zone quiet hours are evaluated in (the user's current zone)" }),
+    occurrences: Type.Array(
+      Type.Object({
+        utc: Type.String(),
+        local: Type.String(),
+        outcome: Outcome,
+        explanation: Type.String(),
+        channels: Type.Array(ChannelDecisionView),
+        afterDeferral: Type.Optional(
+          Type.Object({ at: Type.String(), outcome: Outcome, explanation: Type.String(), channels: Type.Array(ChannelDecisionView) }),
+        ),
+      }),
+    ),
+  },
+  { $id: 'Preview' },
+);
+
+export const PreviewRuleBody = Type.Object(
+  {
+    userId: Type.Optional(Id),
+    recurrence: Type.Optional(RecurrenceSchema),
+    ical: Type.Optional(Type.String({ maxLength: 20_000 })),
+    zoneMode: Type.Optional(ZoneMode),
+    category: Type.Optional(Category),
+    channels: Type.Optional(Channels),
+    policy: Type.Optional(PolicyOverridesSchema),
+    count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
+    after: Type.Optional(Type.String({ format: 'date-time', description: 'Exclusive; default now' })),
+  },
+  { additionalProperties: false },
+);
+
+export const PreviewQuery = Type.Object({ count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })) });

@@ -27,3 +27,4 @@ export {
 } from './policy.js';
 export { intervalOn, quietIntervalAt, quietUntil, windowFor, type QuietInterval } from './quiet-hours.js';
 export { DEFAULT_ZONE_MODE, ZONE_MODES, recurrenceIdFor, type ZoneMode } from './zone-mode.js';
+export { previewOccurrences, type PreviewItem, type PreviewOccurrence } from './preview.js';
