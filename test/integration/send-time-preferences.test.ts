@@ -75,7 +75,7 @@ describe('send-time preferences', () => {
     });
     const deferred = state.decisions.find((d) => d.kind === 'deferred');
     expect(deferred).toMatchObject({ kind: 'deferred', explanation: expect.stringMatching(/quiet hours/i) });
-    expect(deferred?.kind === 'deferred' && deferred.until.slice(11, 16)).toBe(end);
+    expect(deferred?.kind === 'deferred' && deferred.until.slice(11, 16), JSON.stringify({ end, decisions: state.decisions })).toBe(end);
     expect(state.next?.dueAt.slice(11, 16)).toBe(end);
     expect(stack.smtp.received.filter((m) => m.to.includes('jon@example.com'))).toEqual([]);
     await stack.api.reminders.cancel(reminder.id);
