@@ -1,12 +1,15 @@
 /**
- * `chime <command>`: occurrences (preview a recurrence), keys (API keys). Exit codes: 0 ok,
+ * `chime <command>`: occurrences (expand a recurrence), preview (occurrences with the send-time
+ * policy applied), keys (API keys). Exit codes: 0 ok,
  * 1 failure, 2 invalid input or usage.
  */
 import { keysCommand } from '../cli/keys.js';
 import { occurrencesCommand } from '../cli/occurrences.js';
+import { previewCommand } from '../cli/preview.js';
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   occurrences: occurrencesCommand,
+  preview: previewCommand,
   keys: keysCommand,
 };
 

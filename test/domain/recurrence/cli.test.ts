@@ -45,3 +45,33 @@ describe('chime occurrences', () => {
     expect(chime(['occurrences', '--ical', 'DTSTART:20250309T023000Z', '--after', 'yesterday']).code).toBe(2);
   });
 });
+
+describe('chime preview', () => {
+  it('explains each change: deferred to 07:00 by quiet hours, SMS skipped by an opt-out, then sent', () => {
+    const preferences = {
+      contacts: { email: { address: 'a@example.com', verified: true }, sms: { number: '+33612345678', verified: true } },
+      optOuts: { digest: ['sms'] },
+      quietHours: { default: { start: '22:00', end: '07:00' } },
+    };
+    const { code, stdout } = chime([
+      'preview',
+      '--ical',
+      'DTSTART;TZID=Europe/Paris:20300107T063000\nRRULE:FREQ=DAILY;COUNT=1',
+      '--after',
+      '2030-01-01T00:00:00Z',
+      '--channels',
+      'email,sms',
+      '--category',
+      'digest',
+      '--preferences',
+      JSON.stringify(preferences),
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    const [item] = JSON.parse(stdout);
+    expect(item.outcome).toBe('deferred');
+    expect(item.explanation).toMatch(/deferred to 07:00 Europe\/Paris .* by quiet hours/);
+    expect(item.explanation).toMatch(/SMS skipped: opted out of category digest/);
+    expect(item.afterDeferral).toMatchObject({ at: '2030-01-07T06:00:00.000Z', outcome: 'sent' });
+  });
+});
