@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Static } from 'typebox';
 import type {
   CreateReminderBody,
+  DeliveryList,
   EditReminderBody,
   ReminderList,
   ReminderListQuery,
@@ -115,6 +116,8 @@ export function createChimeClient(options: ChimeClientOptions) {
       skipNext: (id: string, opts?: RequestOptions) => call<Reminder>('POST', reminderPath(id, '/skip-next'), opts),
       snooze: (id: string, until: Date, opts?: RequestOptions) =>
         call<Reminder>('POST', reminderPath(id, '/snooze'), { body: { until: until.toISOString() }, ...opts }),
+      deliveries: (id: string, page: { limit?: number; cursor?: string } = {}) =>
+        call<Static<typeof DeliveryList>>('GET', reminderPath(id, '/deliveries'), { query: page }),
       preview: (id: string, count?: number) => call<Preview>('GET', reminderPath(id, '/preview'), { query: { count } }),
       decisions: (id: string, limit?: number) =>
         call<{ data: unknown[] }>('GET', reminderPath(id, '/decisions'), { query: { limit } }),

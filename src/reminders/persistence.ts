@@ -6,6 +6,7 @@ import { ConflictError, InvalidInputError } from '../domain/errors.js';
 import type { RecurrenceInput } from '../domain/recurrence/index.js';
 import type { TenantId, UserId } from '../domain/ids.js';
 import { createReminderStore, type ReminderRecord, type StoredRecurrence } from '../storage/reminders.js';
+import { createLedger } from '../storage/ledger.js';
 import { createTenantStore } from '../storage/tenants.js';
 import { createUserStore } from '../storage/users.js';
 import { isStorageError, StorageErrorType } from '../storage/errors.js';
@@ -45,6 +46,7 @@ export function createStoragePersistence(db: Kysely<Database>): ReminderPersiste
   const tenants = createTenantStore(db);
   const users = createUserStore(db);
   const reminders = createReminderStore(db);
+  const ledger = createLedger(db);
 
   return {
     async saveEmailContact(tenantId: TenantId, userId: UserId, email: string) {
@@ -90,6 +92,26 @@ export function createStoragePersistence(db: Kysely<Database>): ReminderPersiste
         policy: definition.policy ?? {},
         status,
       });
+    },
+
+    async listDeliveries(tenantId, reminderId, page) {
+      const result = await ledger.listForReminder(tenantId, reminderId, page);
+      return {
+        nextCursor: result.nextCursor,
+        items: result.items.map((d) => ({
+          idempotencyKey: d.idempotencyKey,
+          channel: d.channel,
+          recurrenceId: d.recurrenceId,
+          occurrenceAt: d.occurrenceAt.toISOString(),
+          status: d.status,
+          attempts: d.attempts,
+          ...(d.provider ? { provider: d.provider } : {}),
+          ...(d.providerMessageId ? { providerMessageId: d.providerMessageId } : {}),
+          ...(d.providerStatus ? { providerStatus: d.providerStatus.status } : {}),
+          ...(d.lastError ? { lastError: d.lastError } : {}),
+          ...(d.settledAt ? { settledAt: d.settledAt.toISOString() } : {}),
+        })),
+      };
     },
 
     async preferencesOf(tenantId, userId) {

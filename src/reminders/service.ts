@@ -92,6 +92,21 @@ export interface ReminderView {
   createdAt: string;
 }
 
+/** One ledger row as the API shows it: no contact point, ever. */
+export interface DeliveryView {
+  idempotencyKey: string;
+  channel: Channel;
+  recurrenceId: string;
+  occurrenceAt: string;
+  status: 'claimed' | 'sent' | 'failed' | 'unknown';
+  provider?: string;
+  providerMessageId?: string;
+  providerStatus?: string;
+  attempts: number;
+  lastError?: { type: string; message: string };
+  settledAt?: string;
+}
+
 export interface StoredReminder {
   tenantId: TenantId;
   userId: UserId;
@@ -107,6 +122,12 @@ export interface ReminderPersistence {
   insertReminder(reminder: StoredReminder): Promise<void>;
   updateReminder(reminder: Pick<StoredReminder, 'tenantId' | 'id' | 'definition' | 'status'>): Promise<void>;
   findReminder(tenantId: TenantId, reminderId: ReminderId): Promise<StoredReminder | undefined>;
+  /** One page of the reminder's delivery ledger, newest first. */
+  listDeliveries(
+    tenantId: TenantId,
+    reminderId: ReminderId,
+    page: { limit: number; cursor?: string },
+  ): Promise<{ items: DeliveryView[]; nextCursor: string | null }>;
   /** The user's stored preference document (validated and completed by the caller). */
   preferencesOf(tenantId: TenantId, userId: UserId): Promise<unknown>;
   listReminders(
@@ -324,6 +345,12 @@ export function createReminderService({ workflows, taskQueue, persistence, catch
       const reminder = await load(actor, reminderId);
       const state = await handleOf(reminder).query(reminderStateQuery);
       return view(reminder, state);
+    },
+
+    async deliveries(actor: Actor, reminderId: ReminderId, page: { limit?: number; cursor?: string }) {
+      const reminder = await load(actor, reminderId);
+      const result = await persistence.listDeliveries(reminder.tenantId, reminder.id, { limit: page.limit ?? 20, ...(page.cursor ? { cursor: page.cursor } : {}) });
+      return { data: result.items, nextCursor: result.nextCursor };
     },
 
     async decisions(actor: Actor, reminderId: ReminderId, limit: number): Promise<OccurrenceDecision[]> {

@@ -126,6 +126,24 @@ describe('send-time preferences', () => {
     expect(first?.afterDeferral).toMatchObject({ at: '2030-01-07T06:00:00.000Z', outcome: 'sent' });
   });
 
+  it("keeps a pinned reminder in its own zone when the user's zone changes", async () => {
+    const reminder = await stack.api.reminders.create({
+      userId: 'pia',
+      email: 'pia@example.com',
+      title: 'Market opens',
+      body: '',
+      recurrence: { dtstart: '2026-01-05T09:30:00', tzid: 'America/New_York', rrule: 'FREQ=DAILY' },
+    });
+    const before = (await handleOf(reminder).query(reminderStateQuery)).next?.utc;
+    await putPreferences('pia', { timeZone: 'Asia/Tokyo', contacts: { email: { address: 'pia@example.com', verified: true } } });
+    const after = await eventually(async () => {
+      const s = await handleOf(reminder).query(reminderStateQuery);
+      return s.generation > 0 ? s : undefined;
+    });
+    expect(after.next?.utc).toBe(before);
+    expect(after.next?.local).toMatch(/T09:30:00-0[45]:00$/);
+  });
+
   it('refuses a preference write from a stale version with 409, losing nothing', async () => {
     const first = await putPreferences('lea', { timeZone: 'UTC' });
     const version = first.json<{ version: number }>().version;

@@ -52,6 +52,11 @@ describe('POST /v1/reminders', () => {
     const result = await handle.result();
     expect(result.status).toBe('completed');
     expect(result.decisions.map((d) => d.kind)).toEqual(['delivered', 'delivered']);
+    // The delivery ledger: one settled row per occurrence, keyed like the mails, no contact point.
+    const { data: deliveries } = await stack.api.reminders.deliveries(reminder.id);
+    expect(deliveries.map((d) => d.idempotencyKey).sort()).toEqual([...expectedKeys].sort());
+    expect(deliveries.every((d) => d.status === 'sent' && d.attempts === 1)).toBe(true);
+    expect(JSON.stringify(deliveries)).not.toContain('ada@example.com');
     // Lists read the database: the ended workflow recorded its final status there.
     expect((await stack.api.reminders.page({ userId: 'ada' })).data.map((r) => r.status)).toEqual(['completed']);
     const state = await handle.query(reminderStateQuery);

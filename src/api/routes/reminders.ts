@@ -6,6 +6,8 @@ import { ProblemSchema } from '../problem.js';
 import {
   CreateReminderBody,
   DecisionList,
+  DeliveryList,
+  DeliveryListQuery,
   DecisionsQuery,
   EditReminderBody,
   PreviewQuery,
@@ -78,6 +80,19 @@ export const reminderRoutes: FastifyPluginAsyncTypebox<ReminderRoutesOptions> = 
     async (request) => ({
       data: await reminders.decisions(actorOf(request.principal), ReminderId(request.params.reminderId), request.query.limit ?? 20),
     }),
+  );
+
+  app.get(
+    '/v1/reminders/:reminderId/deliveries',
+    {
+      schema: {
+        summary: 'The delivery ledger of the reminder: one row per occurrence and channel, newest first',
+        params: ReminderParams,
+        querystring: DeliveryListQuery,
+        response: { 200: DeliveryList, ...problems },
+      },
+    },
+    async (request) => reminders.deliveries(actorOf(request.principal), ReminderId(request.params.reminderId), request.query),
   );
 
   app.get(

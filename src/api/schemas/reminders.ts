@@ -165,3 +165,30 @@ export const PreviewRuleBody = Type.Object(
 );
 
 export const PreviewQuery = Type.Object({ count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })) });
+
+export const DeliveryListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    cursor: Type.Optional(Type.String({ maxLength: 512 })),
+  },
+  { additionalProperties: false },
+);
+
+export const DeliveryList = Type.Object({
+  data: Type.Array(
+    Type.Object({
+      idempotencyKey: Type.String(),
+      channel: Type.String(),
+      recurrenceId: Type.String(),
+      occurrenceAt: Type.String({ format: 'date-time' }),
+      status: Type.Union([Type.Literal('claimed'), Type.Literal('sent'), Type.Literal('failed'), Type.Literal('unknown')]),
+      provider: Type.Optional(Type.String()),
+      providerMessageId: Type.Optional(Type.String()),
+      providerStatus: Type.Optional(Type.String()),
+      attempts: Type.Integer(),
+      lastError: Type.Optional(Type.Object({ type: Type.String(), message: Type.String() })),
+      settledAt: Type.Optional(Type.String({ format: 'date-time' })),
+    }),
+  ),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
