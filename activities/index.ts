@@ -10,11 +10,10 @@ import type { Channel, MessageSender, OccurrenceRef, ProviderAcceptance } from '
 import { capLookups, decide, resolvePolicy, type ChannelDecision, type PolicyOverrides } from '../src/domain/policy/index.js';
 import { validatePreferences, type Preferences } from '../src/domain/preferences/index.js';
 import type { ReminderId, TenantId, UserId } from '../src/domain/ids.js';
-import type { OccurrenceDecision } from '../workflows/reminder.js';
+import type { OccurrenceDecision, ReminderStatus } from '../src/domain/decisions.js';
 import type { Ledger } from '../src/storage/ledger.js';
 import type { DecisionLog } from '../src/storage/decisions.js';
 import type { ReminderStore } from '../src/storage/reminders.js';
-import type { ReminderStatus } from '../workflows/reminder.js';
 
 /** Port: the user's stored preference document (validated here, at send time). */
 export interface PreferenceSource {

@@ -1,11 +1,7 @@
-/** What happened on one channel for one occurrence: recorded in the decision and shown to operators. */
+/** Channel outcomes built inside workflow code. */
 import { ApplicationFailure } from '@temporalio/workflow';
+import type { ChannelOutcome } from '../src/domain/decisions.js';
 import type { Channel } from '../src/domain/delivery.js';
-
-export type ChannelOutcome =
-  | { channel: Channel; outcome: 'sent'; idempotencyKey: string; providerMessageId: string }
-  | { channel: Channel; outcome: 'failed'; errorType: string; message: string }
-  | { channel: Channel; outcome: 'skipped'; reason: string; explanation: string };
 
 export const channelOutcome = {
   /** A delivery activity that failed for good: keep its failure type, never just a string. */

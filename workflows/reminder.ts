@@ -29,7 +29,8 @@ import { CHANNELS, type Channel, type OccurrenceRef } from '../src/domain/delive
 import { PERMANENT_DELIVERY_ERRORS } from '../src/domain/errors.js';
 import type { Occurrence, RecurrenceInput } from '../src/domain/recurrence/index.js';
 import { NextOccurrenceKey, StatusKey } from './search-attributes.js';
-import { channelOutcome, type ChannelOutcome } from './outcomes.js';
+import { channelOutcome } from './outcomes.js';
+import type { ChannelOutcome, OccurrenceDecision, ReminderStatus } from '../src/domain/decisions.js';
 
 export const REMINDER_WORKFLOW_TYPE = 'reminderWorkflow';
 
@@ -56,13 +57,7 @@ export interface ReminderDefinition {
   policy?: PolicyOverrides;
 }
 
-export type ReminderStatus = 'active' | 'paused' | 'completed' | 'cancelled';
-
-export type OccurrenceDecision =
-  | { kind: 'delivered'; occurrence: OccurrenceRef; decidedAt: string; deferredFrom?: string; channels: ChannelOutcome[] }
-  | { kind: 'deferred'; occurrence: OccurrenceRef; decidedAt: string; until: string; explanation: string }
-  | { kind: 'skipped'; occurrence: OccurrenceRef; decidedAt: string; reason: string; channels: ChannelOutcome[] }
-  | { kind: 'missed'; occurrence: OccurrenceRef; decidedAt: string; lateByMs: number; count: number };
+export type { OccurrenceDecision, ReminderStatus };
 
 /** State carried across continue-as-new (and the whole state an operator can query). */
 export interface CarriedState {
