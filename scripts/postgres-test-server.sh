@@ -6,7 +6,8 @@
 #
 # - Installs PostgreSQL from Debian's packages when no server binaries are found
 #   (`apt-get update` once, then `apt-get install -y postgresql`).
-# - initdb into `.tools/postgres/` (override with CHIME_PG_DIR), trust auth, listening on 127.0.0.1
+# - initdb into `.tools/postgres/` (as root: /var/tmp/chime-postgres-<checkout hash>; override with
+#   CHIME_PG_DIR), trust auth, listening on 127.0.0.1
 #   only, on a free port (kept across runs while it is free), durability switched off for speed.
 # - As root it runs the server as the `postgres` system user (PostgreSQL refuses to run as root).
 # - Idempotent: a server already running from that directory is reused.
@@ -15,7 +16,14 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-root="${CHIME_PG_DIR:-$repo/.tools/postgres}"
+# As root the server runs as `postgres`, which may not traverse the checkout's parents (a private
+# temp dir, a home directory): keep its files under /var/tmp then, one directory per checkout.
+if [ "$(id -u)" = 0 ]; then
+  default_root="/var/tmp/chime-postgres-$(printf %s "$repo" | sha256sum | cut -c1-12)"
+else
+  default_root="$repo/.tools/postgres"
+fi
+root="${CHIME_PG_DIR:-$default_root}"
 data="$root/data"
 setup_log="$root/setup.log"
 server_log="$root/server.log"
