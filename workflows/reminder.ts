@@ -385,6 +385,8 @@ export async function reminderWorkflow(input: ReminderWorkflowInput): Promise<Re
       const until = Math.min(...deferred.map((v) => v.until));
       deferredFrom ??= Date.now();
       heldSince ??= occurrence.epochMs;
+      // Before the (awaited) record: a query must never see the deferral without its new due time.
+      due = { occurrence, dueAt: until };
       await record({
         kind: 'deferred',
         occurrence: ref,
@@ -393,7 +395,6 @@ export async function reminderWorkflow(input: ReminderWorkflowInput): Promise<Re
         explanation: deferred.map((v) => v.explanation).join('; '),
       });
       pending = deferred.map((v) => v.channel);
-      due = { occurrence, dueAt: until };
       publish();
       setCurrentDetails(`${occurrence.local}: ${deferred[0]?.explanation ?? 'deferred'}`);
       if (await sleepUntil(until, gen, `deferred: ${deferred[0]?.explanation ?? ''}`)) {
