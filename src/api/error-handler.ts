@@ -36,7 +36,7 @@ function toProblem(error: Error): Problem {
       title: 'The recurrence is invalid',
       status: 400,
       detail: error.message,
-      errors: [{ field: `body.recurrence.${error.part}`, reason: error.reason }],
+      errors: [{ field: `body.recurrence.${error.field}`, reason: error.field === 'rrule' ? error.message : error.reason }],
     };
   }
   if (isStorageError(error, StorageErrorType.InvalidCursor)) {
