@@ -58,23 +58,28 @@ export function describeRule(rule: Rule, dtstart: number, untilEpochSeconds: num
   const parts: string[] = [];
 
   const plainDaysOnly = rule.byDay?.every((d) => d.ordinal === undefined) ?? false;
+  // "the last weekday": BYSETPOS picking among plain weekdays reads naturally; other uses are spelled out.
+  const setPosOverDays = rule.bySetPos !== undefined && plainDaysOnly && !rule.byMonthDay && !rule.byYearDay && !rule.byWeekNo;
   if ((rule.freq === 'WEEKLY' || rule.freq === 'DAILY') && rule.interval === 1 && plainDaysOnly && rule.byDay) {
     parts.push(`every ${days(rule.byDay)}`);
   } else if (rule.freq === 'WEEKLY' && rule.interval === 1 && noDayParts) {
     parts.push(`every ${DAY_NAMES[weekdayOf(startDay)]}`);
   } else {
     parts.push(every);
-    if (rule.byDay) parts.push(`on ${({ weekday: 'weekdays', 'weekend day': 'weekends' } as Record<string, string>)[days(rule.byDay)] ?? days(rule.byDay)}`);
+    if (rule.byDay && setPosOverDays) {
+      parts.push(`on the ${list((rule.bySetPos as number[]).map(nth))} ${days(rule.byDay).replace(/ and /g, ' or ')}`);
+    } else if (rule.byDay) parts.push(`on ${({ weekday: 'weekdays', 'weekend day': 'weekends' } as Record<string, string>)[days(rule.byDay)] ?? days(rule.byDay)}`);
     if (rule.freq === 'WEEKLY' && noDayParts) parts.push(`on ${DAY_NAMES[weekdayOf(startDay)]}`);
   }
-  if (rule.byMonthDay) parts.push(`on ${list(rule.byMonthDay.map(monthDay))}`);
+  if (rule.byMonthDay && plainDaysOnly && rule.byDay) parts[parts.length - 1] += ` ${list(rule.byMonthDay.map(monthDay))}`;
+  else if (rule.byMonthDay) parts.push(`on ${list(rule.byMonthDay.map(monthDay))}`);
   if (rule.byYearDay) parts.push(`on day ${list(rule.byYearDay.map(String))} of the year`);
   if (rule.byWeekNo) parts.push(`in week ${list(rule.byWeekNo.map(String))}`);
   if (noDayParts && rule.freq === 'MONTHLY') parts.push(`on ${monthDay(start.day)}`);
   if (noDayParts && rule.freq === 'YEARLY') {
     parts.push(`on ${list((rule.byMonth ?? [start.month]).map((m) => `${MONTH_NAMES[m - 1]} ${start.day}`))}`);
   } else if (rule.byMonth) parts.push(`in ${list(rule.byMonth.map((m) => MONTH_NAMES[m - 1] as string))}`);
-  if (rule.bySetPos) parts.push(`(the ${list(rule.bySetPos.map(nth))} of each ${unit})`);
+  if (rule.bySetPos && !setPosOverDays) parts.push(`(only the ${list(rule.bySetPos.map(nth))} of those in each ${unit})`);
 
   if (subDaily) {
     if (rule.byHour) parts.push(`during hour${rule.byHour.length > 1 ? 's' : ''} ${list(rule.byHour.map((h) => `${h}`.padStart(2, '0')))}`);

@@ -227,6 +227,22 @@ export class WallExpander {
     return true;
   }
 
+  /** Wall-clock start of the k-th period. */
+  private periodStart(k: number): number {
+    const v = this.periodValue(k);
+    switch (this.freq) {
+      case 'YEARLY':
+        return (this.byWeekYear ? firstWeek(v, this.wkst) : dayNumber(v, 1, 1)) * SECONDS_PER_DAY;
+      case 'MONTHLY':
+        return dayNumber(Math.floor(v / 12), (((v % 12) + 12) % 12) + 1, 1) * SECONDS_PER_DAY;
+      case 'WEEKLY':
+      case 'DAILY':
+        return v * SECONDS_PER_DAY;
+      default:
+        return v * (UNIT_SECONDS[this.freq] as number);
+    }
+  }
+
   /** The first period index after `k` whose period starts on a later day (sub-daily frequencies skip non-matching days whole). */
   private nextDayPeriod(k: number): number {
     const unit = UNIT_SECONDS[this.freq] as number;
@@ -239,9 +255,10 @@ export class WallExpander {
    * The rule's wall-clock instances ascending, from DTSTART (included only when the rule matches
    * it, as libical, python-dateutil and rrule.js do: RFC 5545 leaves an unsynchronised DTSTART
    * undefined, and a reminder "every Monday" created on a Wednesday must not fire that Wednesday),
-   * starting at period `fromPeriod` (0 unless seeking; a COUNT rule must count from DTSTART).
+   * starting at period `fromPeriod` (0 unless seeking; a COUNT rule must count from DTSTART),
+   * ending (undefined) with the first period that starts after `endWall`.
    */
-  cursor(budget: ExpansionBudget, fromPeriod = 0): WallCursor {
+  cursor(budget: ExpansionBudget, fromPeriod = 0, endWall = Infinity): WallCursor {
     if (fromPeriod > 0 && this.count !== undefined) throw new Error('a COUNT rule cannot seek');
     const buffer: number[] = [];
     let position = 0;
@@ -262,6 +279,7 @@ export class WallExpander {
           return wall;
         }
         if (++iterations > budget.maxIterations) throw new BudgetExhausted();
+        if (this.periodStart(k) > endWall) return undefined;
         buffer.length = 0;
         position = 0;
         const day = subDaily ? Math.floor((this.periodValue(k) * (UNIT_SECONDS[this.freq] as number)) / SECONDS_PER_DAY) : 0;
@@ -279,7 +297,7 @@ export class WallExpander {
 }
 
 export interface WallCursor {
-  /** The next wall-clock occurrence, or undefined when COUNT is reached. Never ends otherwise: the caller bounds it. */
+  /** The next wall-clock instance; undefined once COUNT is reached or the next period starts after the end given. */
   next(): number | undefined;
 }
 

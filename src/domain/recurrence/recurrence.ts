@@ -38,7 +38,7 @@ export interface Recurrence {
   take(n: number, afterEpochMs?: number): Occurrence[];
   /** Occurrences in [start, end). */
   between(startEpochMs: number, endEpochMs: number): Occurrence[];
-  /** "every weekday at 08:30 (Europe/Paris)" */
+  /** "every weekday at 08:30, Europe/Paris" */
   describe(): string;
 }
 
@@ -98,9 +98,9 @@ export function compileRecurrence(input: RecurrenceInput, limits: RecurrenceLimi
     const from = Math.max(after, first.epochSeconds);
     const fromWall = zone.wallAt(from) - SEEK_MARGIN;
     const seekable = expander.count === undefined && Number.isFinite(after);
-    const cursor = expander.cursor(budget, seekable ? expander.periodIndexAt(fromWall) : 0);
     const endInstant = Math.min(end, until ?? Infinity);
     const stopWall = Math.min(Number.isFinite(endInstant) ? zone.wallAt(endInstant) + SEEK_MARGIN : Infinity, fromWall + SEEK_MARGIN + horizon);
+    const cursor = expander.cursor(budget, seekable ? expander.periodIndexAt(fromWall) : 0, stopWall);
     const shifted: Instance[] = []; // gap-shifted instances, by instant
     for (;;) {
       const wall = cursor.next();
@@ -147,7 +147,7 @@ export function compileRecurrence(input: RecurrenceInput, limits: RecurrenceLimi
     nextAfter: (afterEpochMs) => collect(toSeconds(afterEpochMs), Infinity, 1)[0],
     take: (n, afterEpochMs) => collect(afterEpochMs === undefined ? -Infinity : toSeconds(afterEpochMs), Infinity, n),
     between: (startEpochMs, endEpochMs) => collect(Math.ceil(startEpochMs / 1000) - 1, Math.ceil(endEpochMs / 1000), Number.MAX_SAFE_INTEGER),
-    describe: () => `${rule ? describeRule(rule, dtstart, until) : 'once'} (${input.tzid})`,
+    describe: () => `${rule ? describeRule(rule, dtstart, until) : `once, at ${formatWall(dtstart).replace('T', ' ').slice(0, 16)}`}, ${input.tzid}`,
   };
   if (expander) checkProducesSomething(expander, rule as Rule, zone, until, horizon, budget);
   if (recurrence.take(1).length === 0) throw new RecurrenceError('EXDATE', 'excludes every occurrence');
@@ -158,14 +158,16 @@ export function compileRecurrence(input: RecurrenceInput, limits: RecurrenceLimi
 function checkProducesSomething(expander: WallExpander, rule: Rule, zone: Zone, until: number | undefined, horizon: number, budget: { maxIterations: number }) {
   let wall: number | undefined;
   try {
-    wall = expander.cursor(budget, 0).next();
+    wall = expander.cursor(budget, 0, expander.dtstart + horizon).next();
   } catch (error) {
     if (error instanceof BudgetExhausted) {
       throw new RecurrenceError('RRULE', `FREQ=${rule.freq} with these BYxxx parts matches nothing within ${budget.maxIterations} candidates`);
     }
     throw error;
   }
-  if (wall === undefined || wall > expander.dtstart + horizon) throw new RecurrenceError('RRULE', 'the rule never produces an occurrence');
+  if (wall === undefined || wall > expander.dtstart + horizon) {
+    throw new RecurrenceError('RRULE', `the rule produces no occurrence within ${Math.round(horizon / YEAR_SECONDS)} years of DTSTART`);
+  }
   if (until !== undefined && zone.resolve(wall).epochSeconds > until) throw new RecurrenceError('UNTIL', 'the rule produces no occurrence between DTSTART and UNTIL');
 }
 
