@@ -16,12 +16,11 @@ const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 300);
 function rate(fn: () => number, ms: number): number {
   let units = 0;
   const start = performance.now();
-  let elapsed = 0;
-  do {
+  for (;;) {
     units += fn();
-    elapsed = performance.now() - start;
-  } while (elapsed < ms);
-  return (units / elapsed) * 1000;
+    const elapsed = performance.now() - start;
+    if (elapsed >= ms) return (units / elapsed) * 1000;
+  }
 }
 
 const median = (xs: number[]) => {
