@@ -4,7 +4,7 @@ import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from 
 import { isStorageError, StorageErrorType, TRANSIENT_STORAGE_ERRORS } from '../storage/errors.js';
 import { ApiError, ProblemType, type Problem } from './problem.js';
 
-function toProblem(error: Error): Problem {
+function toProblem(error: Error, body: unknown): Problem {
   if (error instanceof ApiError) {
     return { type: error.type, title: error.title, status: error.status, ...(error.errors ? { errors: error.errors } : {}) };
   }
@@ -36,7 +36,12 @@ function toProblem(error: Error): Problem {
       title: 'The recurrence is invalid',
       status: 400,
       detail: error.message,
-      errors: [{ field: `body.recurrence.${error.field}`, reason: error.field === 'rrule' ? error.message : error.reason }],
+      // Given as iCalendar lines, the fault is in `ical`; the reason names the property or rule part.
+      errors: [
+        typeof (body as { ical?: unknown } | undefined)?.ical === 'string'
+          ? { field: 'body.ical', reason: error.message }
+          : { field: `body.recurrence.${error.field}`, reason: error.field === 'rrule' ? error.message : error.reason },
+      ],
     };
   }
   if (isStorageError(error, StorageErrorType.InvalidCursor)) {
@@ -83,7 +88,7 @@ function toProblem(error: Error): Problem {
 /** The one place where errors become responses. 5xx details are logged, never returned. */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const problem = toProblem(error);
+    const problem = toProblem(error, request.body);
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
     void reply
       .status(problem.status)

@@ -187,6 +187,19 @@ describe('limits, errors and the spec', () => {
     expect(response.json()).toMatchObject({ type: 'urn:chime:problem:payload-too-large' });
   });
 
+  it('names the field and the rule part of an invalid recurrence, as JSON fields or iCalendar lines', async () => {
+    const asFields = await rejection(
+      stack.api.reminders.create({ ...daily('hal'), recurrence: { dtstart: '2030-01-01T09:00:00', tzid: 'Europe/Paris', rrule: 'FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30' } }),
+    );
+    expect(asFields).toMatchObject({ status: 400, type: 'urn:chime:problem:invalid-recurrence' });
+    expect(asFields.errors).toEqual([{ field: 'body.recurrence.rrule', reason: expect.stringMatching(/^BYMONTHDAY: no month in BYMONTH=2/) }]);
+    const zone = await rejection(stack.api.reminders.create({ ...daily('hal'), recurrence: { dtstart: '2030-01-01T09:00:00', tzid: 'Mars/Olympus' } }));
+    expect(zone.errors).toEqual([{ field: 'body.recurrence.tzid', reason: 'unknown time zone "Mars/Olympus"' }]);
+    const { recurrence: _, ...withoutRecurrence } = daily('hal');
+    const asLines = await rejection(stack.api.reminders.create({ ...withoutRecurrence, ical: 'DTSTART;TZID=Europe/Paris:20300101T090000\nRRULE:FREQ=WEEKLY;BYDAY=1MO' }));
+    expect(asLines.errors).toEqual([{ field: 'body.ical', reason: expect.stringMatching(/^BYDAY: ordinals .* only allowed with FREQ=MONTHLY or YEARLY/) }]);
+  });
+
   it('serves an OpenAPI 3.1 document generated from the route schemas, and a reference page', async () => {
     const spec = (await stack.app.inject({ method: 'GET', url: '/openapi.json' })).json<{
       openapi: string;

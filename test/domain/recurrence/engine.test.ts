@@ -56,6 +56,28 @@ describe('month ends and leap days', () => {
   });
 });
 
+describe('time parts and sub-daily frequencies', () => {
+  const times = (rrule: string, n: number, dtstart = '2026-01-05T09:00:00') =>
+    compileRecurrence({ dtstart, tzid: 'UTC', rrule })
+      .take(n)
+      .map((o) => o.wall.slice(11));
+
+  it('BYSECOND expands a minutely rule and a daily one', () => {
+    expect(times('FREQ=MINUTELY;BYSECOND=0,30;COUNT=4', 9)).toEqual(['09:00:00', '09:00:30', '09:01:00', '09:01:30']);
+    expect(times('FREQ=DAILY;BYSECOND=15,45;COUNT=2', 9)).toEqual(['09:00:15', '09:00:45']);
+  });
+
+  it('SECONDLY with an interval, and BYHOUR/BYMINUTE limiting sub-daily rules', () => {
+    expect(times('FREQ=SECONDLY;INTERVAL=20;COUNT=4', 9)).toEqual(['09:00:00', '09:00:20', '09:00:40', '09:01:00']);
+    expect(times('FREQ=HOURLY;INTERVAL=5;BYHOUR=9,14,19', 4)).toEqual(['09:00:00', '14:00:00', '19:00:00', '09:00:00']);
+    expect(times('FREQ=MINUTELY;INTERVAL=7;BYMINUTE=0,7,14;BYHOUR=9', 4)).toEqual(['09:00:00', '09:07:00', '09:14:00', '09:00:00']);
+  });
+
+  it('BYSECOND=60 (a leap second) is accepted and never produced', () => {
+    expect(times('FREQ=MINUTELY;BYSECOND=59,60;COUNT=2', 2)).toEqual(['09:00:59', '09:01:59']);
+  });
+});
+
 describe('RDATE and EXDATE', () => {
   const base = { dtstart: '2026-03-02T09:00:00', tzid: 'Europe/Paris', rrule: 'FREQ=WEEKLY;COUNT=3' };
 
