@@ -8,7 +8,8 @@
  * Seeking: without COUNT, the n-th period is computed directly, so "the next one after now" costs
  * the same for a rule that started ten years ago as for one that started today.
  */
-import { civil, dayNumber, monthLength, SECONDS_PER_DAY, weekdayOf, weekOf, weekStart, yearLength, type Weekday } from './calendar.js';
+import { civil, dayNumber, monthLength, SECONDS_PER_DAY, weekdayOf, weekOf, weekStart, type Weekday } from './calendar.js';
+import { DayFilter } from './day-filter.js';
 import { RecurrenceError } from './errors.js';
 import type { Frequency, Rule } from './rule.js';
 
@@ -18,18 +19,6 @@ const UNIT_SECONDS: Partial<Record<Frequency, number>> = { HOURLY: 3600, MINUTEL
 export interface ExpansionBudget {
   /** Periods plus candidate days examined between two occurrences before giving up with an error. */
   maxIterations: number;
-}
-
-interface DayFilter {
-  months?: Set<number>;
-  monthDays?: Set<number>;
-  yearDays?: Set<number>;
-  weekNos?: Set<number>;
-  /** Plain weekdays (no ordinal). */
-  weekdays?: Set<number>;
-  /** weekday → ordinals, counted within the month (or the year when `ordinalsInYear`). */
-  ordinals?: Map<number, Set<number>>;
-  ordinalsInYear: boolean;
 }
 
 export class WallExpander {
@@ -93,21 +82,15 @@ export class WallExpander {
     else if (this.freq === 'MINUTELY') this.times = secs;
     else this.times = [0];
 
-    const plainDays = byDay?.filter((d) => d.ordinal === undefined).map((d) => d.weekday);
-    const ordinalDays = byDay?.filter((d) => d.ordinal !== undefined) ?? [];
-    this.filter = {
-      ...(byMonth ? { months: new Set(byMonth) } : {}),
-      ...(byMonthDay ? { monthDays: new Set(byMonthDay) } : {}),
-      ...(rule.byYearDay ? { yearDays: new Set(rule.byYearDay) } : {}),
-      ...(rule.byWeekNo ? { weekNos: new Set(rule.byWeekNo) } : {}),
-      ...(plainDays?.length ? { weekdays: new Set(plainDays) } : {}),
-      ...(ordinalDays.length
-        ? {
-            ordinals: ordinalDays.reduce((m, d) => m.set(d.weekday, (m.get(d.weekday) ?? new Set<number>()).add(d.ordinal as number)), new Map<number, Set<number>>()),
-          }
-        : {}),
+    this.filter = new DayFilter({
+      ...(byMonth ? { byMonth } : {}),
+      ...(rule.byWeekNo ? { byWeekNo: rule.byWeekNo } : {}),
+      ...(rule.byYearDay ? { byYearDay: rule.byYearDay } : {}),
+      ...(byMonthDay ? { byMonthDay } : {}),
+      ...(byDay ? { byDay } : {}),
       ordinalsInYear: this.freq === 'YEARLY' && !byMonth,
-    };
+      wkst: this.wkst,
+    });
     this.firstPeriod = this.periodOf(dtstart);
   }
 
@@ -147,7 +130,7 @@ export class WallExpander {
     let examined = 1;
     const pushDay = (day: number) => {
       examined++;
-      if (!this.dayMatches(day)) return;
+      if (!this.filter.matches(day)) return;
       for (const t of this.times) out.push(day * SECONDS_PER_DAY + t);
     };
     switch (this.freq) {
@@ -181,7 +164,7 @@ export class WallExpander {
         const unit = UNIT_SECONDS[this.freq] as number;
         const wall = v * unit;
         const day = Math.floor(wall / SECONDS_PER_DAY);
-        if (!this.dayMatches(day) || !this.timeMatches(wall - day * SECONDS_PER_DAY)) break;
+        if (!this.filter.matches(day) || !this.timeMatches(wall - day * SECONDS_PER_DAY)) break;
         for (const t of this.times) out.push(wall + t);
       }
     }
@@ -193,37 +176,6 @@ export class WallExpander {
     if (this.hours && !this.hours.has(Math.floor(sod / 3600))) return false;
     if ((f === 'MINUTELY' || f === 'SECONDLY') && this.minutes && !this.minutes.has(Math.floor(sod / 60) % 60)) return false;
     if (f === 'SECONDLY' && this.seconds && !this.seconds.has(sod % 60)) return false;
-    return true;
-  }
-
-  private dayMatches(day: number): boolean {
-    const f = this.filter;
-    if (!f.months && !f.monthDays && !f.yearDays && !f.weekNos && !f.weekdays && !f.ordinals) return true;
-    const { year, month, day: dom } = civil(day);
-    if (f.months && !f.months.has(month)) return false;
-    if (f.monthDays) {
-      const n = monthLength(year, month);
-      if (!f.monthDays.has(dom) && !f.monthDays.has(dom - n - 1)) return false;
-    }
-    if (f.yearDays) {
-      const doy = day - dayNumber(year, 1, 1) + 1;
-      if (!f.yearDays.has(doy) && !f.yearDays.has(doy - yearLength(year) - 1)) return false;
-    }
-    if (f.weekNos) {
-      const { week, weeksInYear } = weekOf(day, this.wkst);
-      if (!f.weekNos.has(week) && !f.weekNos.has(week - weeksInYear - 1)) return false;
-    }
-    if (f.weekdays || f.ordinals) {
-      const wd = weekdayOf(day);
-      if (!f.weekdays?.has(wd)) {
-        const ordinals = f.ordinals?.get(wd);
-        if (!ordinals) return false;
-        const [index, length] = f.ordinalsInYear ? [day - dayNumber(year, 1, 1), yearLength(year)] : [dom - 1, monthLength(year, month)];
-        const nth = Math.floor(index / 7) + 1;
-        const nthFromEnd = -(Math.floor((length - 1 - index) / 7) + 1);
-        if (!ordinals.has(nth) && !ordinals.has(nthFromEnd)) return false;
-      }
-    }
     return true;
   }
 
@@ -283,7 +235,7 @@ export class WallExpander {
         buffer.length = 0;
         position = 0;
         const day = subDaily ? Math.floor((this.periodValue(k) * (UNIT_SECONDS[this.freq] as number)) / SECONDS_PER_DAY) : 0;
-        if (subDaily && !this.dayMatches(day)) {
+        if (subDaily && !this.filter.matches(day)) {
           k = this.nextDayPeriod(k);
           continue;
         }

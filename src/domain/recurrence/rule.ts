@@ -174,29 +174,3 @@ function checkCombinations(rule: Rule): void {
     }
   }
 }
-
-/** The rule back as an RRULE value, parts in a canonical order. */
-export function formatRule(rule: Rule): string {
-  const out: string[] = [`FREQ=${rule.freq}`];
-  if (rule.interval !== 1) out.push(`INTERVAL=${rule.interval}`);
-  if (rule.count !== undefined) out.push(`COUNT=${rule.count}`);
-  if (rule.until) {
-    const u = rule.until;
-    const p = (n: number, w = 2) => `${n}`.padStart(w, '0');
-    if (u.kind === 'instant') out.push(`UNTIL=${new Date(u.epochSeconds * 1000).toISOString().replace(/[-:]|\.000/g, '')}`);
-    else if (u.kind === 'date') out.push(`UNTIL=${p(u.year, 4)}${p(u.month)}${p(u.day)}`);
-    else out.push(`UNTIL=${p(u.year, 4)}${p(u.month)}${p(u.day)}T${p(u.hour)}${p(u.minute)}${p(u.second)}`);
-  }
-  const list = (name: string, values?: number[]) => values && out.push(`${name}=${values.join(',')}`);
-  list('BYMONTH', rule.byMonth);
-  list('BYWEEKNO', rule.byWeekNo);
-  list('BYYEARDAY', rule.byYearDay);
-  list('BYMONTHDAY', rule.byMonthDay);
-  if (rule.byDay) out.push(`BYDAY=${rule.byDay.map((d) => `${d.ordinal ?? ''}${WEEKDAYS[d.weekday]}`).join(',')}`);
-  list('BYHOUR', rule.byHour);
-  list('BYMINUTE', rule.byMinute);
-  list('BYSECOND', rule.bySecond);
-  list('BYSETPOS', rule.bySetPos);
-  if (rule.wkst !== 0) out.push(`WKST=${WEEKDAYS[rule.wkst]}`);
-  return out.join(';');
-}
