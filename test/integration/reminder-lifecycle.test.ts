@@ -17,7 +17,7 @@ import {
   upcomingQuery,
   type reminderWorkflow,
 } from '../../workflows/reminder.js';
-import { eventually, recordHistory } from '../support/histories.js';
+import { eventually, plannedState, recordHistory } from '../support/histories.js';
 import { startTestStack, utcWallTime, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
@@ -147,7 +147,7 @@ describe('reminder lifecycle', () => {
   it('keeps 09:00 local when a follow-user reminder’s user moves from Paris to New York', async () => {
     const reminder = await create('curie', { zoneMode: 'follow-user' });
     const handle = handleOf(reminder);
-    expect((await handle.query(reminderStateQuery)).next?.local).toMatch(/T09:00:00\+0[12]:00$/);
+    expect((await plannedState(() => handle.query(reminderStateQuery))).next.local).toMatch(/T09:00:00\+0[12]:00$/);
     await handle.signal(preferencesChangedSignal, { timeZone: 'America/New_York' });
     const state = await eventually(async () => {
       const s = await handle.query(reminderStateQuery);

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reminder } from '../../src/client/index.js';
 import { reminderStateQuery, type reminderWorkflow } from '../../workflows/reminder.js';
-import { eventually } from '../support/histories.js';
+import { eventually, plannedState } from '../support/histories.js';
 import { startTestStack, utcWallTime, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
@@ -90,7 +90,7 @@ describe('send-time preferences', () => {
       zoneMode: 'follow-user',
       recurrence: { dtstart: '2026-01-05T07:00:00', tzid: 'Asia/Tokyo', rrule: 'FREQ=DAILY' },
     });
-    expect((await handleOf(reminder).query(reminderStateQuery)).next?.local).toMatch(/T07:00:00\+09:00$/);
+    expect((await plannedState(() => handleOf(reminder).query(reminderStateQuery))).next.local).toMatch(/T07:00:00\+09:00$/);
     await putPreferences('kay', { timeZone: 'America/New_York', contacts: { email: { address: 'kay@example.com', verified: true } } });
     const state = await eventually(async () => {
       const s = await handleOf(reminder).query(reminderStateQuery);
@@ -134,7 +134,7 @@ describe('send-time preferences', () => {
       body: '',
       recurrence: { dtstart: '2026-01-05T09:30:00', tzid: 'America/New_York', rrule: 'FREQ=DAILY' },
     });
-    const before = (await handleOf(reminder).query(reminderStateQuery)).next?.utc;
+    const before = (await plannedState(() => handleOf(reminder).query(reminderStateQuery))).next.utc;
     await putPreferences('pia', { timeZone: 'Asia/Tokyo', contacts: { email: { address: 'pia@example.com', verified: true } } });
     const after = await eventually(async () => {
       const s = await handleOf(reminder).query(reminderStateQuery);

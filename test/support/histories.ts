@@ -36,3 +36,11 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+/** The workflow's state once it has planned its next occurrence (a query right after start may precede the first plan). */
+export async function plannedState<S extends { next?: unknown }>(query: () => Promise<S>): Promise<S & { next: NonNullable<S['next']> }> {
+  return eventually(async () => {
+    const state = await query();
+    return state.next === undefined ? undefined : (state as S & { next: NonNullable<S['next']> });
+  });
+}
