@@ -20,6 +20,11 @@ export interface PreferenceSource {
   preferencesOf(tenantId: TenantId, userId: UserId): Promise<unknown>;
 }
 
+/** The tenant's policy for a category, the layer between the defaults and a reminder's own. */
+export interface CategoryPolicySource {
+  categoryPolicyOf(tenantId: TenantId, category: string): Promise<PolicyOverrides | undefined>;
+}
+
 /** A sender may look for an earlier, possibly accepted attempt before sending again (Twilio). */
 type RetryAwareSender = MessageSender & {
   send(message: Parameters<MessageSender['send']>[0], context?: { possiblyAttempted?: boolean; since?: Date }): Promise<ProviderAcceptance>;
@@ -28,6 +33,7 @@ type RetryAwareSender = MessageSender & {
 export interface ActivityDependencies {
   senders: Partial<Record<Channel, MessageSender>>;
   preferences: PreferenceSource;
+  categories: CategoryPolicySource;
   ledger: Pick<Ledger, 'claim' | 'settle' | 'countSent'>;
   decisions: Pick<DecisionLog, 'record'>;
   /** Keeps the stored reminder's status (what lists show) in step with its workflow. */
@@ -123,7 +129,7 @@ function contactOf(preferences: Preferences, channel: Channel): string | undefin
 const decisionKind = (d: OccurrenceDecision) =>
   d.kind === 'delivered' ? (d.channels.some((c) => c.outcome === 'sent') ? 'sent' : 'failed') : d.kind;
 
-export function createActivities({ senders, preferences, ledger, decisions, reminders }: ActivityDependencies) {
+export function createActivities({ senders, preferences, categories, ledger, decisions, reminders }: ActivityDependencies) {
   async function currentPreferences(tenantId: string, userId: string, fallbackTimeZone: string): Promise<Preferences> {
     const stored = (await preferences.preferencesOf(tenantId as TenantId, userId as UserId)) ?? {};
     return validatePreferences({ timeZone: fallbackTimeZone, ...(stored as object) });
@@ -156,7 +162,8 @@ export function createActivities({ senders, preferences, ledger, decisions, remi
       try {
         const { tenantId, userId, occurrence, nowEpochMs: now } = request;
         const prefs = await currentPreferences(tenantId, userId, request.fallbackTimeZone);
-        const policy = resolvePolicy(request.policy);
+        // Default → category → reminder, the category's layer as the tenant has it now.
+        const policy = resolvePolicy(await categories.categoryPolicyOf(tenantId as TenantId, request.category), request.policy);
         const recentSends: Partial<Record<Channel, number>> = {};
         for (const { channel, since } of capLookups(policy, request.channels, now)) {
           recentSends[channel] = await ledger.countSent({

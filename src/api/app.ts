@@ -10,10 +10,12 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ReminderService } from '../reminders/service.js';
 import type { UserService } from '../users/service.js';
+import type { CategoryService } from '../categories/service.js';
 import { authPlugin, type ApiKeyDirectory } from './auth.js';
 import { installErrorHandler } from './error-handler.js';
 import { ProblemType } from './problem.js';
 import { idempotencyPlugin, type IdempotencyStore } from './idempotency.js';
+import { categoryRoutes } from './routes/categories.js';
 import { healthRoutes } from './routes/health.js';
 import { reminderRoutes } from './routes/reminders.js';
 import { userRoutes } from './routes/users.js';
@@ -21,6 +23,7 @@ import { userRoutes } from './routes/users.js';
 export interface AppDependencies {
   reminders: ReminderService;
   users: UserService;
+  categories: CategoryService;
   apiKeys: ApiKeyDirectory;
   idempotency: IdempotencyStore;
   checkReady: () => Promise<void>;
@@ -87,5 +90,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(healthRoutes, { checkReady: deps.checkReady });
   await app.register(reminderRoutes, { reminders: deps.reminders });
   await app.register(userRoutes, { users: deps.users });
+  await app.register(categoryRoutes, { categories: deps.categories });
   return app;
 }

@@ -1,10 +1,13 @@
 /**
  * `chime preview --ical "<lines>" [--preferences '<json>' | --tenant <id> --user <id>]
- *   [--category c] [--channels email,sms] [--policy '<json>'] [--after <instant>] [--count N] [--json]`
+ *   [--category c] [--category-policy '<json>'] [--channels email,sms] [--policy '<json>']
+ *   [--after <instant>] [--count N] [--json]`
  *
  * The next occurrences with the send-time policy applied and a reason for every change — the same
  * `previewOccurrences` (and so the same `decide()`) as the API and the workflow. Preferences come
  * from the flag, from the database (`--user`), or default to none (no quiet hours, both channels).
+ * The policy layers like at send time: defaults → the category's (from `--category-policy`, or the
+ * tenant's in the database with `--user`) → the reminder's (`--policy`).
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
@@ -28,10 +31,15 @@ function json(flag: string, text: string | undefined): unknown {
   }
 }
 
-async function storedPreferences(tenant: string, user: string): Promise<unknown> {
+/** The user's stored preferences and the tenant's policy for the category, from the database. */
+async function stored(tenant: string, user: string, category: string): Promise<{ preferences: unknown; categoryPolicy: unknown }> {
   const storage = await openStorage(loadConfig());
   try {
-    return (await createStores(storage.db).users.get(TenantId(tenant), UserId(user)))?.preferences;
+    const stores = createStores(storage.db);
+    return {
+      preferences: (await stores.users.get(TenantId(tenant), UserId(user)))?.preferences,
+      categoryPolicy: (await stores.categoryPolicies.get(TenantId(tenant), category))?.policy,
+    };
   } finally {
     await storage.close();
   }
@@ -49,6 +57,7 @@ export async function previewCommand(argv: string[]): Promise<number> {
         category: { type: 'string', default: 'reminders' },
         channels: { type: 'string', default: 'email' },
         policy: { type: 'string' },
+        'category-policy': { type: 'string' },
         after: { type: 'string' },
         count: { type: 'string', default: '10' },
         json: { type: 'boolean', default: false },
@@ -65,10 +74,14 @@ export async function previewCommand(argv: string[]): Promise<number> {
     if (Number.isNaN(after)) throw new UsageError('--after must be an RFC 3339 instant');
 
     const recurrence = parseICal(values.ical.replace(/\\n/g, '\n'));
-    const stored =
-      values.user !== undefined ? await storedPreferences(values.tenant ?? 'default', values.user) : json('preferences', values.preferences);
-    const preferences = validatePreferences({ timeZone: recurrence.tzid, ...((stored as object | undefined) ?? {}) });
-    const policy = resolvePolicy(values.policy === undefined ? undefined : validatePolicyOverrides(json('policy', values.policy)));
+    const fromDb = values.user !== undefined ? await stored(values.tenant ?? 'default', values.user, values.category) : undefined;
+    const storedPreferences = fromDb ? fromDb.preferences : json('preferences', values.preferences);
+    const preferences = validatePreferences({ timeZone: recurrence.tzid, ...((storedPreferences as object | undefined) ?? {}) });
+    const categoryPolicy = values['category-policy'] !== undefined ? json('category-policy', values['category-policy']) : fromDb?.categoryPolicy;
+    const policy = resolvePolicy(
+      categoryPolicy === undefined ? undefined : validatePolicyOverrides(categoryPolicy, 'category-policy'),
+      values.policy === undefined ? undefined : validatePolicyOverrides(json('policy', values.policy)),
+    );
     const rule = compileRecurrence(recurrence);
     const items = previewOccurrences(
       rule.take(count, after).map((o) => ({ ...o, recurrenceId: recurrenceIdFor('pinned', o) })),

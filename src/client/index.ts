@@ -19,6 +19,7 @@ import type {
   PreviewView,
 } from '../api/schemas/reminders.js';
 import type { Problem } from '../api/problem.js';
+import type { CategoryList, CategoryView, PutCategoryBody } from '../api/schemas/categories.js';
 
 export type Reminder = Static<typeof ReminderView>;
 export type CreateReminder = Static<typeof CreateReminderBody>;
@@ -27,6 +28,9 @@ export type ReminderPage = Static<typeof ReminderList>;
 export type Preview = Static<typeof PreviewView>;
 export type PreviewRule = Static<typeof PreviewRuleBody>;
 export type ListRemindersParams = Omit<Static<typeof ReminderListQuery>, 'cursor'>;
+export type Category = Static<typeof CategoryView>;
+export type PutCategory = Static<typeof PutCategoryBody>;
+export type CategoryPage = Static<typeof CategoryList>;
 
 /** An error answer of the API, with its stable problem `type`. */
 export class ChimeApiError extends Error {
@@ -102,6 +106,17 @@ export function createChimeClient(options: ChimeClientOptions) {
   }
 
   const reminderPath = (id: string, action = '') => `/v1/reminders/${encodeURIComponent(id)}${action}`;
+  const categoryPath = (category: string) => `/v1/categories/${encodeURIComponent(category)}`;
+
+  /** Every item of a cursor-paginated list, page by page. */
+  async function* walk<T>(path: string, query: Record<string, unknown>): AsyncGenerator<T> {
+    let cursor: string | undefined;
+    do {
+      const page: { data: T[]; nextCursor: string | null } = await call('GET', path, { query: { ...query, cursor } });
+      yield* page.data;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
 
   return {
     /** A rule's next occurrences, decided with a user's current preferences; nothing is saved. */
@@ -125,14 +140,16 @@ export function createChimeClient(options: ChimeClientOptions) {
       page: (params: ListRemindersParams & { cursor?: string } = {}) =>
         call<ReminderPage>('GET', '/v1/reminders', { query: params }),
       /** Every reminder matching `params`, page by page. */
-      async *list(params: ListRemindersParams = {}): AsyncGenerator<Reminder> {
-        let cursor: string | undefined;
-        do {
-          const page: ReminderPage = await call<ReminderPage>('GET', '/v1/reminders', { query: { ...params, cursor } });
-          yield* page.data;
-          cursor = page.nextCursor ?? undefined;
-        } while (cursor);
-      },
+      list: (params: ListRemindersParams = {}): AsyncGenerator<Reminder> => walk<Reminder>('/v1/reminders', params),
+    },
+    /** Tenant-defined categories and their delivery policies (writes need an admin key). */
+    categories: {
+      /** Creates or replaces the category's policy. */
+      put: (category: string, body: PutCategory) => call<Category>('PUT', categoryPath(category), { body }),
+      get: (category: string) => call<Category>('GET', categoryPath(category)),
+      remove: (category: string) => call<undefined>('DELETE', categoryPath(category)),
+      page: (params: { limit?: number; cursor?: string } = {}) => call<CategoryPage>('GET', '/v1/categories', { query: params }),
+      list: (params: { limit?: number } = {}): AsyncGenerator<Category> => walk<Category>('/v1/categories', params),
     },
   };
 }

@@ -7,7 +7,7 @@ import { Client, Connection, type WorkflowClient } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import { createActivities, type ReminderActivities } from '../../activities/index.js';
+import { createActivities, type ActivityDependencies, type ReminderActivities } from '../../activities/index.js';
 import { buildApp } from '../api/app.js';
 import { createFileEmailSender, createSmtpEmailSender } from '../channels/email.js';
 import { withCircuitBreaker } from '../channels/resilience.js';
@@ -21,6 +21,8 @@ import { twilioStatusRoutes } from '../api/routes/twilio-status.js';
 import { SMS_STATUS_RANK } from '../channels/sms-status.js';
 import { createStoragePersistence } from '../reminders/persistence.js';
 import { createStores, openDatabase, scheduleRetention, type Database, type OpenedDatabase } from '../storage/index.js';
+import { createCategoryPersistence } from '../categories/persistence.js';
+import { createCategoryService } from '../categories/service.js';
 import { createUserPersistence } from '../users/persistence.js';
 import { createUserService } from '../users/service.js';
 import { createChimeWorker } from '../temporal/worker.js';
@@ -95,16 +97,22 @@ export async function openStorage(config: Config): Promise<OpenedDatabase> {
   return openDatabase({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) });
 }
 
-/** The worker's activities over the database and the channel senders. */
-export function activitiesFor(db: Kysely<Database>, senders: Partial<Record<Channel, MessageSender>>): ReminderActivities {
+/** What the worker's activities depend on, over the database and the channel senders. */
+export function activityDependencies(db: Kysely<Database>, senders: Partial<Record<Channel, MessageSender>>): ActivityDependencies {
   const stores = createStores(db);
-  return createActivities({
+  return {
     senders,
     preferences: { preferencesOf: async (tenantId, userId) => (await stores.users.get(tenantId, userId))?.preferences },
+    categories: { categoryPolicyOf: async (tenantId, category) => (await stores.categoryPolicies.get(tenantId, category))?.policy },
     ledger: stores.ledger,
     decisions: stores.decisions,
     reminders: stores.reminders,
-  });
+  };
+}
+
+/** The worker's activities over the database and the channel senders. */
+export function activitiesFor(db: Kysely<Database>, senders: Partial<Record<Channel, MessageSender>>): ReminderActivities {
+  return createActivities(activityDependencies(db, senders));
 }
 
 export async function startWorker(
@@ -148,6 +156,7 @@ export async function createApi(options: {
       catchUpWindowMs: config.catchUpWindowMs,
     }),
     users: createUserService({ workflows, persistence: createUserPersistence(storage.db) }),
+    categories: createCategoryService({ persistence: createCategoryPersistence(storage.db) }),
     apiKeys: stores.apiKeys,
     idempotency: stores.httpIdempotency,
     idempotencyRetentionMs: config.retention.idempotencyHours * 3_600_000,

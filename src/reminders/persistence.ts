@@ -6,6 +6,7 @@ import { ConflictError, InvalidInputError } from '../domain/errors.js';
 import type { RecurrenceInput } from '../domain/recurrence/index.js';
 import type { TenantId, UserId } from '../domain/ids.js';
 import { createReminderStore, type ReminderRecord, type StoredRecurrence } from '../storage/reminders.js';
+import { createCategoryPolicyStore } from '../storage/category-policies.js';
 import { createLedger } from '../storage/ledger.js';
 import { createTenantStore } from '../storage/tenants.js';
 import { createUserStore } from '../storage/users.js';
@@ -47,6 +48,7 @@ export function createStoragePersistence(db: Kysely<Database>): ReminderPersiste
   const users = createUserStore(db);
   const reminders = createReminderStore(db);
   const ledger = createLedger(db);
+  const categoryPolicies = createCategoryPolicyStore(db);
 
   return {
     async saveEmailContact(tenantId: TenantId, userId: UserId, email: string) {
@@ -116,6 +118,10 @@ export function createStoragePersistence(db: Kysely<Database>): ReminderPersiste
 
     async preferencesOf(tenantId, userId) {
       return (await users.get(tenantId, userId))?.preferences;
+    },
+
+    async categoryPolicyOf(tenantId, category) {
+      return (await categoryPolicies.get(tenantId, category))?.policy;
     },
 
     async findReminder(tenantId, reminderId) {

@@ -130,6 +130,8 @@ export interface ReminderPersistence {
   ): Promise<{ items: DeliveryView[]; nextCursor: string | null }>;
   /** The user's stored preference document (validated and completed by the caller). */
   preferencesOf(tenantId: TenantId, userId: UserId): Promise<unknown>;
+  /** The tenant's policy overrides for a category, if it defined any. */
+  categoryPolicyOf(tenantId: TenantId, category: string): Promise<PolicyOverrides | undefined>;
   listReminders(
     tenantId: TenantId,
     filter: { userId?: string; status?: ReminderStatus; limit: number; cursor?: string },
@@ -230,7 +232,8 @@ export function createReminderService({ workflows, taskQueue, persistence, catch
       timeZone: preferences.timeZone,
       occurrences: previewOccurrences(occurrences, {
         preferences,
-        policy: resolvePolicy(definition.policy),
+        // The same layering as the activity that decides at send time: default → category → reminder.
+        policy: resolvePolicy(await persistence.categoryPolicyOf(actor.tenantId, definition.category), definition.policy),
         category: definition.category,
         channels: definition.channels,
       }),

@@ -9,6 +9,7 @@ import { createScheduleStore } from './schedules.js';
 import type { Database } from './schema.js';
 import { createTenantStore } from './tenants.js';
 import { createUserStore } from './users.js';
+import { createCategoryPolicyStore } from './category-policies.js';
 
 export * from './errors.js';
 export * from './database.js';
@@ -18,6 +19,7 @@ export * from './pagination.js';
 export * from './retention.js';
 export * from './tenants.js';
 export * from './users.js';
+export * from './category-policies.js';
 export * from './api-keys.js';
 export * from './reminders.js';
 export * from './schedules.js';
@@ -30,6 +32,7 @@ export function createStores(db: Kysely<Database>, options: { httpIdempotencyLoc
   return {
     tenants: createTenantStore(db),
     users: createUserStore(db),
+    categoryPolicies: createCategoryPolicyStore(db),
     apiKeys: createApiKeyStore(db),
     reminders: createReminderStore(db),
     schedules: createScheduleStore(db),

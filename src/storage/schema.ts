@@ -10,6 +10,7 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 import type { Channel } from '../domain/delivery.js';
 import type { ReminderId, ScheduleId, TenantId, UserId } from '../domain/ids.js';
+import type { PolicyOverrides } from '../domain/policy/index.js';
 import type { Preferences } from '../domain/preferences/index.js';
 
 /** An instant the database fills in (`DEFAULT now()`), never written by updates. */
@@ -206,6 +207,16 @@ export interface HttpIdempotencyTable {
   expires_at: Instant;
 }
 
+/** A tenant's category and its policy overrides (layered over the defaults, under a reminder's own). */
+export interface CategoryPoliciesTable {
+  tenant_id: TenantId;
+  category: string;
+  policy: JSONColumnType<PolicyOverrides>;
+  description: string | null;
+  created_at: CreatedAt;
+  updated_at: Instant;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -215,6 +226,7 @@ export interface Database {
   deliveries: DeliveriesTable;
   occurrence_decisions: OccurrenceDecisionsTable;
   http_idempotency: HttpIdempotencyTable;
+  category_policies: CategoryPoliciesTable;
 }
 
 /** Writes a JSON column value (pg and PGlite both accept JSON text for json/jsonb parameters). */

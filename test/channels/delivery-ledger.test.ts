@@ -7,6 +7,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../../activities/index.js';
+import { activityDependencies } from '../../src/entry/runtime.js';
 import { createSmtpEmailSender } from '../../src/channels/email.js';
 import { withCircuitBreaker } from '../../src/channels/resilience.js';
 import { createTwilioSmsSender } from '../../src/channels/sms-twilio.js';
@@ -59,15 +60,12 @@ const smsSender = () =>
 /** Activities as the worker builds them; `leaseMs` short so a "crashed" attempt's claim expires at once. */
 function activities(senders: Parameters<typeof createActivities>[0]['senders'], leaseMs?: number) {
   return createActivities({
-    senders,
-    preferences: { preferencesOf: async (t, u) => (await stores.users.get(t, u))?.preferences },
+    ...activityDependencies(db.db, senders),
     ledger: {
       claim: (request) => stores.ledger.claim(request, leaseMs !== undefined ? { leaseMs } : {}),
       settle: stores.ledger.settle,
       countSent: stores.ledger.countSent,
     },
-    decisions: stores.decisions,
-    reminders: stores.reminders,
   });
 }
 
@@ -104,8 +102,7 @@ describe('deliver: one accepted message per key under faults', () => {
     const { req, key } = await request('sms');
     // The first attempt "dies" right after Twilio accepted: its settle never happens.
     const dying = createActivities({
-      senders: { sms: smsSender() },
-      preferences: { preferencesOf: async (t, u) => (await stores.users.get(t, u))?.preferences },
+      ...activityDependencies(db.db, { sms: smsSender() }),
       ledger: {
         claim: (r) => stores.ledger.claim(r, { leaseMs: 1 }),
         settle: async () => {
@@ -113,8 +110,6 @@ describe('deliver: one accepted message per key under faults', () => {
         },
         countSent: stores.ledger.countSent,
       },
-      decisions: stores.decisions,
-      reminders: stores.reminders,
     });
     await expect(dying.deliver(req)).rejects.toThrow();
     expect(twilio.acceptedFor(key)).toHaveLength(1);

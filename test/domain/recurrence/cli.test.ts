@@ -74,4 +74,24 @@ describe('chime preview', () => {
     expect(item.explanation).toMatch(/SMS skipped: opted out of category digest/);
     expect(item.afterDeferral).toMatchObject({ at: '2030-01-07T06:00:00.000Z', outcome: 'sent' });
   });
+
+  it('layers the category policy under the reminder policy: the category skips in quiet hours, the reminder may defer', () => {
+    const args = [
+      'preview',
+      '--ical',
+      'DTSTART;TZID=Europe/Paris:20300107T063000\nRRULE:FREQ=DAILY;COUNT=1',
+      '--after',
+      '2030-01-01T00:00:00Z',
+      '--preferences',
+      JSON.stringify({ contacts: { email: { address: 'a@example.com', verified: true } }, quietHours: { default: { start: '22:00', end: '07:00' } } }),
+      '--category-policy',
+      '{"quietHours":"skip"}',
+      '--json',
+    ];
+    const skipped = chime(args);
+    expect(skipped.code).toBe(0);
+    expect(JSON.parse(skipped.stdout)[0]).toMatchObject({ outcome: 'skipped', explanation: expect.stringMatching(/quiet hours/) });
+    const deferred = chime([...args, '--policy', '{"quietHours":"defer"}']);
+    expect(JSON.parse(deferred.stdout)[0]).toMatchObject({ outcome: 'deferred' });
+  });
 });
