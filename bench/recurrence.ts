@@ -59,8 +59,9 @@ const floatingDate = (wall: string) => new Date(`${wall}Z`);
 const icalOf = (s: Scenario) => `DTSTART;TZID=${s.tzid}:${s.dtstart.replace(/[-:]/g, '')}\nRRULE:${s.rrule}`;
 
 console.log(`Recurrence benchmark — Node ${process.version}, ${ROUNDS} interleaved rounds of ${ROUND_MS} ms, medians\n`);
-console.log('Expansion throughput (occurrences per second; every contender expands the same COUNT-bounded series,');
-console.log('counted as it returns them: rrule-temporal drops a daily 02:30 on a spring-forward day, Chime moves it to 03:30):');
+console.log('Expansion throughput (occurrences per second; every contender expands the same COUNT-bounded series and is');
+console.log('counted as it returns it — counts differ where a series crosses a DST gap: Chime moves a missing wall time');
+console.log('forward and merges it with an instant that exists anyway, rrule-temporal drops it):');
 
 const throughputRatios: { floating: number; tzid: number }[] = [];
 for (const s of SCENARIOS) {

@@ -12,7 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compileRecurrence, type Occurrence } from '../../../src/domain/recurrence/index.js';
 
-const FILE = fileURLToPath(new URL('../../../../shared/vectors/libical-icalrecur_test.txt', import.meta.url));
+/** `../shared/vectors/` next to the checkout, or wherever CHIME_VECTORS_DIR points. */
+const FILE = process.env.CHIME_VECTORS_DIR
+  ? `${process.env.CHIME_VECTORS_DIR}/libical-icalrecur_test.txt`
+  : fileURLToPath(new URL('../../../../shared/vectors/libical-icalrecur_test.txt', import.meta.url));
 
 interface Vector {
   title: string;
