@@ -5,7 +5,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { parseToken, secretMatches, type Principal } from '../auth/api-keys.js';
+import { parseToken, secretMatches } from '../auth/api-keys.js';
+import type { Principal } from '../domain/principal.js';
 import type { Actor } from '../reminders/service.js';
 import { ApiError, ProblemType } from './problem.js';
 

@@ -4,12 +4,7 @@
  * GitHub's tokens — and lookups stay cheap on every request.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { TenantId, UserId } from '../domain/ids.js';
-
-/** Who is calling: a tenant admin (all users, schedules) or one user of a tenant. */
-export type Principal =
-  | { scope: 'admin'; tenantId: TenantId; keyId: string }
-  | { scope: 'user'; tenantId: TenantId; keyId: string; userId: UserId };
+import type { Principal } from '../domain/principal.js';
 
 export type ApiKeyScope = Principal['scope'];
 

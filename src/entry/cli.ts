@@ -3,9 +3,9 @@
  * policy applied), keys (API keys). Exit codes: 0 ok,
  * 1 failure, 2 invalid input or usage.
  */
-import { keysCommand } from '../cli/keys.js';
-import { occurrencesCommand } from '../cli/occurrences.js';
-import { previewCommand } from '../cli/preview.js';
+import { keysCommand } from './cli/keys.js';
+import { occurrencesCommand } from './cli/occurrences.js';
+import { previewCommand } from './cli/preview.js';
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   occurrences: occurrencesCommand,

@@ -3,7 +3,7 @@
  * format). `findActive` is the lookup the auth plugin needs (its ApiKeyDirectory port).
  */
 import type { Kysely, Selectable } from 'kysely';
-import type { Principal } from '../auth/api-keys.js';
+import type { Principal } from '../domain/principal.js';
 import type { TenantId, UserId } from '../domain/ids.js';
 import { guard } from './errors.js';
 import type { ApiKeyScope, ApiKeysTable, Database } from './schema.js';

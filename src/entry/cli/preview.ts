@@ -10,15 +10,15 @@
  * tenant's in the database with `--user`) → the reminder's (`--policy`).
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.js';
-import { CHANNELS, type Channel } from '../domain/delivery.js';
-import { InvalidInputError } from '../domain/errors.js';
-import { TenantId, UserId } from '../domain/ids.js';
-import { previewOccurrences, recurrenceIdFor, resolvePolicy, validatePolicyOverrides } from '../domain/policy/index.js';
-import { validatePreferences } from '../domain/preferences/index.js';
-import { compileRecurrence, parseICal, RecurrenceError } from '../domain/recurrence/index.js';
-import { openStorage } from '../entry/runtime.js';
-import { createStores } from '../storage/index.js';
+import { loadConfig } from '../../config.js';
+import { CHANNELS, type Channel } from '../../domain/delivery.js';
+import { InvalidInputError } from '../../domain/errors.js';
+import { TenantId, UserId } from '../../domain/ids.js';
+import { previewOccurrences, recurrenceIdFor, resolvePolicy, validatePolicyOverrides } from '../../domain/policy/index.js';
+import { validatePreferences } from '../../domain/preferences/index.js';
+import { compileRecurrence, parseICal, RecurrenceError } from '../../domain/recurrence/index.js';
+import { openStorage } from '../runtime.js';
+import { createStores } from '../../storage/index.js';
 
 class UsageError extends Error {}
 

@@ -4,11 +4,11 @@
  * `npx chime keys revoke --tenant <id> --key <key id>`.
  */
 import { parseArgs } from 'node:util';
-import { generateApiKey } from '../auth/api-keys.js';
-import { loadConfig } from '../config.js';
-import { TenantId, UserId } from '../domain/ids.js';
-import { openStorage } from '../entry/runtime.js';
-import { createStores } from '../storage/index.js';
+import { generateApiKey } from '../../auth/api-keys.js';
+import { loadConfig } from '../../config.js';
+import { TenantId, UserId } from '../../domain/ids.js';
+import { openStorage } from '../runtime.js';
+import { createStores } from '../../storage/index.js';
 
 export async function keysCommand(argv: string[]): Promise<number> {
   const [action, ...rest] = argv;

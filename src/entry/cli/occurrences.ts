@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { compileRecurrence, parseICal, RecurrenceError } from '../domain/recurrence/index.js';
+import { compileRecurrence, parseICal, RecurrenceError } from '../../domain/recurrence/index.js';
 
 class UsageError extends Error {}
 

@@ -1,0 +1,6 @@
+import type { TenantId, UserId } from './ids.js';
+
+/** Who is calling: a tenant admin (all users, schedules) or one user of a tenant. */
+export type Principal =
+  | { scope: 'admin'; tenantId: TenantId; keyId: string }
+  | { scope: 'user'; tenantId: TenantId; keyId: string; userId: UserId };
