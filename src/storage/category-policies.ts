@@ -37,7 +37,7 @@ export function createCategoryPolicyStore(db: Kysely<Database>) {
         const now = new Date();
         const written = await db
           .insertInto('category_policies')
-          .values({ tenant_id: row.tenantId, category: row.category, policy: json(row.policy), description: row.description ?? null, updated_at: now })
+          .values({ tenant_id: row.tenantId, category: row.category, policy: json(row.policy), description: row.description ?? null, created_at: now, updated_at: now })
           .onConflict((oc) =>
             oc.columns(['tenant_id', 'category']).doUpdateSet({ policy: json(row.policy), description: row.description ?? null, updated_at: now }),
           )
