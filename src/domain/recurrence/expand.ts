@@ -195,12 +195,24 @@ export class WallExpander {
     }
   }
 
-  /** The first period index after `k` whose period starts on a later day (sub-daily frequencies skip non-matching days whole). */
-  private nextDayPeriod(k: number): number {
+  /**
+   * Sub-daily rules skip what cannot match whole: a day outside the day-level parts, an hour
+   * outside BYHOUR (MINUTELY, SECONDLY), a minute outside BYMINUTE (SECONDLY). Returns the first
+   * period index after `k` that starts at or after the skipped span's end, or undefined when the
+   * k-th period is worth expanding.
+   */
+  private skipFrom(k: number): number | undefined {
     const unit = UNIT_SECONDS[this.freq] as number;
     const wall = this.periodValue(k) * unit;
-    const nextDayUnit = (Math.floor(wall / SECONDS_PER_DAY) + 1) * (SECONDS_PER_DAY / unit);
-    return Math.max(k + 1, Math.ceil((nextDayUnit - this.firstPeriod) / this.interval));
+    const day = Math.floor(wall / SECONDS_PER_DAY);
+    const sod = wall - day * SECONDS_PER_DAY;
+    let span: number | undefined;
+    if (!this.filter.matches(day)) span = SECONDS_PER_DAY;
+    else if (this.freq !== 'HOURLY' && this.hours && !this.hours.has(Math.floor(sod / 3600))) span = 3600;
+    else if (this.freq === 'SECONDLY' && this.minutes && !this.minutes.has(Math.floor(sod / 60) % 60)) span = 60;
+    if (span === undefined) return undefined;
+    const next = (Math.floor(wall / span) + 1) * span;
+    return Math.max(k + 1, Math.ceil((next / unit - this.firstPeriod) / this.interval));
   }
 
   /**
@@ -234,9 +246,9 @@ export class WallExpander {
         if (this.periodStart(k) > endWall) return undefined;
         buffer.length = 0;
         position = 0;
-        const day = subDaily ? Math.floor((this.periodValue(k) * (UNIT_SECONDS[this.freq] as number)) / SECONDS_PER_DAY) : 0;
-        if (subDaily && !this.filter.matches(day)) {
-          k = this.nextDayPeriod(k);
+        const skipTo = subDaily ? this.skipFrom(k) : undefined;
+        if (skipTo !== undefined) {
+          k = skipTo;
           continue;
         }
         iterations += this.candidates(k, buffer);

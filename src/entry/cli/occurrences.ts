@@ -1,7 +1,9 @@
 /**
- * `chime occurrences --ical "<lines>" [--after <RFC 3339 instant>] [--count N] [--json]`
+ * `chime occurrences --ical "<lines>" [--after <RFC 3339 instant>] [--count N] [--json]
+ *   [--horizon-years Y] [--max-iterations N]`
  * (`--ical -` reads the lines from stdin). `--after` is exclusive; without it the series starts at
- * DTSTART. Invalid input: exit code 2 and one line on stderr.
+ * DTSTART. The last two bound the search (defaults 200 years, 1,000,000 candidates). Invalid input:
+ * exit code 2 and one line on stderr.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -18,6 +20,8 @@ export async function occurrencesCommand(argv: string[]): Promise<number> {
         after: { type: 'string' },
         count: { type: 'string', default: '10' },
         json: { type: 'boolean', default: false },
+        'horizon-years': { type: 'string' },
+        'max-iterations': { type: 'string' },
       },
       strict: true,
     });
@@ -32,7 +36,18 @@ export async function occurrencesCommand(argv: string[]): Promise<number> {
         throw new UsageError(`--after must be an RFC 3339 instant, got "${values.after}"`);
       }
     }
-    const recurrence = compileRecurrence(parseICal(text));
+    const limit = (flag: 'horizon-years' | 'max-iterations') => {
+      const raw = values[flag];
+      if (raw === undefined) return undefined;
+      if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new UsageError(`--${flag} must be a positive integer`);
+      return Number(raw);
+    };
+    const horizonYears = limit('horizon-years');
+    const maxIterations = limit('max-iterations');
+    const recurrence = compileRecurrence(parseICal(text), {
+      ...(horizonYears !== undefined ? { horizonYears } : {}),
+      ...(maxIterations !== undefined ? { maxIterations } : {}),
+    });
     const occurrences = recurrence.take(count, after);
     if (values.json) {
       process.stdout.write(`${JSON.stringify(occurrences.map(({ utc, local, wall }) => ({ utc, local, wall })), null, 2)}\n`);
