@@ -173,10 +173,10 @@ describe('recurrence invariants', () => {
       freq: fc.constantFrom('HOURLY', 'MINUTELY'),
       interval: fc.integer({ min: 1, max: 7 }),
       byMonth: fc.option(subset(range(1, 12), 3), { nil: undefined }),
-      byMonthDay: fc.option(subset([1, 2, 15, 28, 29, 30, 31, -1, -2], 2), { nil: undefined }),
+      byMonthDay: fc.option(subset<number>([1, 2, 15, 28, 29, 30, 31, -1, -2], 2), { nil: undefined }),
       byDay: fc.option(subset(DAYS, 3), { nil: undefined }),
       byHour: fc.option(subset(range(0, 23), 3), { nil: undefined }),
-      byMinute: fc.option(subset([0, 5, 30, 59], 2), { nil: undefined }),
+      byMinute: fc.option(subset<number>([0, 5, 30, 59], 2), { nil: undefined }),
     });
     fc.assert(
       fc.property(subDailyArb, dtstartArb, (r, dtstart) => {
