@@ -107,6 +107,7 @@ describe('reminder lifecycle', () => {
       return s.next?.local.includes('T10:00:00') ? s : undefined;
     });
     expect(state.next?.local).toMatch(/T10:00:00\+0[12]:00$/);
+    await recordHistory('rule-edit', handleOf(reminder));
   });
 
   it('answers an invalid rule edit with a problem naming the part, and the workflow never sees it', async () => {
@@ -132,6 +133,7 @@ describe('reminder lifecycle', () => {
     expect(state.decisions).toEqual([
       expect.objectContaining({ kind: 'skipped', reason: 'skipped_by_user', occurrence: expect.objectContaining({ scheduledFor: first?.utc }) }),
     ]);
+    await recordHistory('skip-next', handleOf(reminder));
   });
 
   it('delivers a snoozed occurrence at the snooze time, once', async () => {
@@ -170,6 +172,7 @@ describe('reminder lifecycle', () => {
     await eventually(async () =>
       (await idsMatching(`ChimeReminderId = "${reminder.id}" AND ChimeStatus = "cancelled"`)).length === 1 ? true : undefined,
     );
+    await recordHistory('cancel', handleOf(reminder));
   });
 
   it('treats starting the same reminder twice as a no-op', async () => {

@@ -1,29 +1,33 @@
 /**
- * Workflow histories recorded from the integration tests, replayed by test/integration/replay.test.ts
- * so that a non-deterministic change to workflow code fails CI.
+ * Workflow histories recorded from the tests, replayed by test/integration/replay.test.ts so that a
+ * change to workflow code that running reminders could not replay fails CI.
  *
- * Record (overwrites test/fixtures/histories/): CHIME_RECORD_HISTORIES=1 npx vitest run --project integration
+ * The folder is append-only: a history, once committed, is never re-recorded or edited — a change
+ * that alters commands goes behind `patched()` and must still replay it. Record the histories a new
+ * scenario adds (existing files are left as they are):
+ *   CHIME_RECORD_HISTORIES=1 npx vitest run --project integration --project timeskipping
  */
-import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inject } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
-import { resolveTool } from '../../scripts/temporal-tools.mjs';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 
 export const HISTORIES_DIR = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
 
-/** Saves the handle's history as the Temporal CLI prints it (proto3 JSON, what `historyFromJSON` reads). */
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
+
+/** Saves the history of the handle's run (proto3 JSON, what `historyFromJSON` reads) unless one by that name exists. */
 export async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
   if (process.env.CHIME_RECORD_HISTORIES !== '1') return;
-  const json = execFileSync(
-    resolveTool('cli'),
-    ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', inject('temporalAddress'), '--output', 'json'],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  );
+  const file = path.join(HISTORIES_DIR, `${name}.json`);
+  if (await exists(file)) return; // append-only: never re-record
   await mkdir(HISTORIES_DIR, { recursive: true });
-  await writeFile(path.join(HISTORIES_DIR, `${name}.json`), json);
+  await writeFile(file, historyToJSON(await handle.fetchHistory()));
 }
 
 /** Polls `probe` until it returns a value (visibility is eventually consistent). */
