@@ -2,17 +2,27 @@
  * Activities: every side effect of a reminder's life. Built by a factory that receives its
  * dependencies; the worker (src/entry/runtime.ts) is the one place where real ones are made.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { compileRecurrence, RecurrenceError, type Occurrence, type RecurrenceInput } from '../src/domain/recurrence/index.js';
 import { deliveryIdempotencyKey } from '../src/domain/idempotency.js';
 import { ChimeErrorType, DeliveryError, InvalidInputError } from '../src/domain/errors.js';
 import type { Channel, MessageSender, OccurrenceRef, ProviderAcceptance } from '../src/domain/delivery.js';
-import { capLookups, decide, resolvePolicy, type ChannelDecision, type PolicyOverrides } from '../src/domain/policy/index.js';
+import {
+  capLookups,
+  decide,
+  recurrenceInZone,
+  resolvePolicy,
+  type ChannelDecision,
+  type PolicyOverrides,
+  type ZoneMode,
+} from '../src/domain/policy/index.js';
 import { validatePreferences, type Preferences } from '../src/domain/preferences/index.js';
 import type { ReminderId, TenantId, UserId } from '../src/domain/ids.js';
 import type { OccurrenceDecision, ReminderStatus } from '../src/domain/decisions.js';
 import type { Ledger } from '../src/storage/ledger.js';
 import type { DecisionLog } from '../src/storage/decisions.js';
+import { isStorageError } from '../src/storage/errors.js';
 import type { ReminderStore } from '../src/storage/reminders.js';
 
 /** Port: the user's stored preference document (validated here, at send time). */
@@ -41,6 +51,10 @@ export interface ActivityDependencies {
 }
 
 export interface PlanRequest {
+  /** With `zoneMode: 'follow-user'`, the rule is expanded in this user's zone as the database has it now. */
+  tenantId?: string;
+  userId?: string;
+  zoneMode?: ZoneMode;
   recurrence: RecurrenceInput;
   /** Exclusive lower bound: the last occurrence already handled. Absent: from DTSTART. */
   afterEpochMs?: number;
@@ -52,6 +66,8 @@ export interface PlanRequest {
 export interface Plan {
   upcoming: Occurrence[];
   missed: { count: number; last?: Occurrence };
+  /** The zone the rule was expanded in. */
+  timeZone: string;
 }
 
 export interface DecideRequest {
@@ -67,6 +83,8 @@ export interface DecideRequest {
   nowEpochMs: number;
   /** The following occurrence's instant: when it is already due, this one collapses (if the policy says so). */
   followingEpochMs?: number;
+  /** How long a send may take before it is decided again (each `send` gets its `sendBy`). */
+  deliveryWindowMs?: number;
 }
 
 export interface DeliverRequest {
@@ -92,15 +110,58 @@ export interface RecordDecisionRequest {
   sequence: number;
 }
 
+export interface RecordStatusRequest {
+  tenantId: string;
+  reminderId: string;
+  status: ReminderStatus;
+  /** Why a blocked reminder cannot plan. */
+  reason?: string;
+}
+
 /** At most this many missed occurrences are walked per plan; a longer outage takes several plans. */
 const MISSED_WALK_LIMIT = 1_000;
+/**
+ * A delivery claim's lease: longer than one attempt (the activity's 1-minute start-to-close). A later
+ * attempt of the same activity takes a claim over at once: Temporal starts it only after the earlier
+ * one failed or timed out (a dead worker shows within the 20-second heartbeat timeout).
+ */
+const DELIVERY_LEASE_MS = 2 * 60_000;
+/** How long a delivery keeps trying to record a provider's acceptance while the database is away. */
+const SETTLE_RETRY_MS = 40_000;
+const HEARTBEAT_EVERY_MS = 5_000;
 
 /** Activity failure types of our own (besides ChimeErrorType). */
 export const ActivityErrorType = {
   /** Another worker holds the ledger lease of this key: retry later, it will be settled or freed. */
   DeliveryInProgress: 'delivery_in_progress',
-  PreferencesInvalid: 'preferences_invalid',
 } as const;
+
+/** The running activity's context; undefined when an activity is called outside a worker (unit tests). */
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Retries `write` while the database is away (transient storage errors only), with capped
+ * exponential backoff and jitter, for at most `forMs`: used where the work before it (a provider
+ * call) cannot be repeated safely, so the write must not give up at the first blip.
+ */
+async function retryWhileUnavailable<T>(write: () => Promise<T>, forMs: number): Promise<T> {
+  const deadline = Date.now() + forMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      const delay = Math.min(5_000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
+      if (!isStorageError(error) || !error.transient || Date.now() + delay > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
 
 /** Turns a domain failure into the Temporal failure whose `type` the retry policy understands. */
 function toActivityFailure(error: unknown): unknown {
@@ -117,7 +178,7 @@ function toActivityFailure(error: unknown): unknown {
     return ApplicationFailure.create({ type: error.type, message: error.message, nonRetryable: true, cause: error });
   }
   if (error instanceof InvalidInputError) {
-    return ApplicationFailure.create({ type: ActivityErrorType.PreferencesInvalid, message: error.message, nonRetryable: true });
+    return ApplicationFailure.create({ type: ChimeErrorType.PreferencesInvalid, message: error.message, nonRetryable: true });
   }
   return error;
 }
@@ -137,12 +198,15 @@ export function createActivities({ senders, preferences, categories, ledger, dec
 
   return {
     /**
-     * Expands the recurrence in its zone: the next `count` occurrences, and how many fell behind the
-     * catch-up window. Runs here, never in workflow code: tz data is not replay-safe.
+     * Expands the recurrence — a follow-user rule in the user's zone as it is now — : the next
+     * `count` occurrences, and how many fell behind the catch-up window. Runs here, never in workflow
+     * code: tz data and the database are not replay-safe.
      */
-    async planOccurrences({ recurrence, afterEpochMs, notBeforeEpochMs, count }: PlanRequest): Promise<Plan> {
+    async planOccurrences({ tenantId, userId, zoneMode, recurrence, afterEpochMs, notBeforeEpochMs, count }: PlanRequest): Promise<Plan> {
       try {
-        const rule = compileRecurrence(recurrence);
+        const followsUser = zoneMode === 'follow-user' && tenantId !== undefined && userId !== undefined;
+        const zone = followsUser ? (await currentPreferences(tenantId, userId, recurrence.tzid)).timeZone : recurrence.tzid;
+        const rule = compileRecurrence(recurrenceInZone(recurrence, zoneMode ?? 'pinned', zone));
         const missed: Plan['missed'] = { count: 0 };
         let cursor = afterEpochMs;
         for (let o = rule.take(1, cursor)[0]; o && o.epochMs < notBeforeEpochMs; o = rule.nextAfter(o.epochMs)) {
@@ -151,7 +215,7 @@ export function createActivities({ senders, preferences, categories, ledger, dec
           cursor = o.epochMs;
           if (missed.count >= MISSED_WALK_LIMIT) break;
         }
-        return { upcoming: rule.take(count, cursor), missed };
+        return { upcoming: rule.take(count, cursor), missed, timeZone: zone };
       } catch (error) {
         throw toActivityFailure(error);
       }
@@ -186,6 +250,7 @@ export function createActivities({ senders, preferences, categories, ledger, dec
           now,
           recentSends,
           pendingNewer: request.followingEpochMs !== undefined && request.followingEpochMs <= now,
+          ...(request.deliveryWindowMs !== undefined ? { deliveryWindowMs: request.deliveryWindowMs } : {}),
         });
         return decision.channels;
       } catch (error) {
@@ -193,8 +258,8 @@ export function createActivities({ senders, preferences, categories, ledger, dec
       }
     },
 
-    async recordStatus({ tenantId, reminderId, status }: { tenantId: string; reminderId: string; status: ReminderStatus }): Promise<void> {
-      await reminders.update(tenantId as TenantId, reminderId as ReminderId, { status });
+    async recordStatus({ tenantId, reminderId, status, reason }: RecordStatusRequest): Promise<void> {
+      await reminders.update(tenantId as TenantId, reminderId as ReminderId, { status, statusReason: status === 'blocked' ? (reason ?? null) : null });
     },
 
     async recordDecision({ tenantId, userId, decision, sequence }: RecordDecisionRequest): Promise<void> {
@@ -212,7 +277,8 @@ export function createActivities({ senders, preferences, categories, ledger, dec
         ...(reason !== undefined ? { reason } : {}),
         ...(decision.kind === 'deferred' ? { deferredUntil: new Date(decision.until) } : {}),
         channels: decision.kind === 'delivered' || decision.kind === 'skipped' ? decision.channels : [],
-        details: decision.kind === 'missed' ? { count: decision.count, lateByMs: decision.lateByMs } : {},
+        // The decision as the workflow made it: the API answers from here when the workflow is gone.
+        details: { decision, ...(decision.kind === 'missed' ? { count: decision.count, lateByMs: decision.lateByMs } : {}) },
       });
     },
 
@@ -224,16 +290,25 @@ export function createActivities({ senders, preferences, categories, ledger, dec
     async deliver(request: DeliverRequest): Promise<DeliveryReceipt> {
       const { tenantId, userId, occurrence, channel, content, category } = request;
       const idempotencyKey = deliveryIdempotencyKey({ tenantId, userId, occurrence, channel });
-      const claim = await ledger.claim({
-        idempotencyKey,
-        tenantId: tenantId as TenantId,
-        userId: userId as UserId,
-        source: { reminderId: occurrence.reminderId as ReminderId },
-        recurrenceId: occurrence.recurrenceId,
-        occurrenceAt: new Date(occurrence.scheduledFor),
-        channel,
-        category,
-      });
+      const context = activityContext();
+      const info = context?.info;
+      const run = info?.workflowExecution;
+      const claim = await ledger.claim(
+        {
+          idempotencyKey,
+          tenantId: tenantId as TenantId,
+          userId: userId as UserId,
+          source: { reminderId: occurrence.reminderId as ReminderId },
+          recurrenceId: occurrence.recurrenceId,
+          occurrenceAt: new Date(occurrence.scheduledFor),
+          channel,
+          category,
+        },
+        {
+          leaseMs: DELIVERY_LEASE_MS,
+          ...(info && run ? { claimant: { id: `${run.workflowId}/${run.runId}/${info.activityId}`, attempt: info.attempt } } : {}),
+        },
+      );
       if (claim.kind === 'settled') {
         const { delivery } = claim;
         if (delivery.status === 'sent') {
@@ -257,32 +332,45 @@ export function createActivities({ senders, preferences, categories, ledger, dec
           message: 'another worker is delivering this key',
         });
       }
+      const attempt = { attempt: claim.delivery.attempts }; // fences a stale attempt's late settle
+      // Heartbeats show a dead worker within the heartbeat timeout and bring the cancellation of a
+      // delivery whose reminder was paused, cancelled or edited meanwhile.
+      const beating = context && setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
+      context?.heartbeat();
+      let accepted = false;
       try {
+        if (context?.cancellationSignal.aborted) throw new CancelledFailure('the reminder stopped before the provider was called');
         const sender = senders[channel] as RetryAwareSender | undefined;
         if (!sender) throw new DeliveryError(ChimeErrorType.NoContactPoint, `channel ${channel} is not configured`);
         const prefs = await currentPreferences(tenantId, userId, 'UTC');
         const to = contactOf(prefs, channel);
         if (!to) throw new DeliveryError(ChimeErrorType.NoContactPoint, `user has no ${channel} contact point`);
         // A second attempt at this key may follow an accepted-but-unanswered first one.
-        const context = claim.delivery.attempts > 1 ? { possiblyAttempted: true, since: claim.delivery.createdAt } : undefined;
-        const acceptance = await sender.send({ channel, to, subject: content.title, text: content.body, idempotencyKey }, context);
-        const attempt = { attempt: claim.delivery.attempts }; // fences a stale worker's late settle
-        await ledger.settle(
-          idempotencyKey,
-          { status: 'sent', provider: acceptance.provider, providerMessageId: acceptance.providerMessageId },
-          attempt,
+        const possibly = claim.delivery.attempts > 1 ? { possiblyAttempted: true, since: claim.delivery.createdAt } : undefined;
+        const acceptance = await sender.send({ channel, to, subject: content.title, text: content.body, idempotencyKey }, possibly);
+        accepted = true;
+        // The provider took it: this write must not give up at a database blip, or a retry would send again.
+        await retryWhileUnavailable(
+          () =>
+            ledger.settle(
+              idempotencyKey,
+              { status: 'sent', provider: acceptance.provider, providerMessageId: acceptance.providerMessageId },
+              attempt,
+            ),
+          SETTLE_RETRY_MS,
         );
         return { ...acceptance, channel, idempotencyKey };
       } catch (error) {
-        const type = error instanceof DeliveryError ? error.type : 'unknown';
+        // Accepted but not recorded (the database stayed away): the claim stays open, and the retry
+        // that takes it over checks the provider first where it can (see the README's duplicate windows).
+        if (accepted) throw error;
+        const type = error instanceof DeliveryError ? error.type : error instanceof CancelledFailure ? 'cancelled' : 'unknown';
         const message = error instanceof Error ? error.message : String(error);
         const permanent = error instanceof DeliveryError && error.permanent;
-        await ledger.settle(
-          idempotencyKey,
-          { status: permanent ? 'failed' : 'unknown', errorType: type, errorMessage: message },
-          { attempt: claim.delivery.attempts },
-        );
+        await ledger.settle(idempotencyKey, { status: permanent ? 'failed' : 'unknown', errorType: type, errorMessage: message }, attempt);
         throw toActivityFailure(error);
+      } finally {
+        clearInterval(beating);
       }
     },
   };

@@ -1,18 +1,35 @@
 /**
- * One workflow per reminder drives its whole life: plan the next occurrence (in an activity),
- * sleep until it — interruptibly, so edits, pauses and preference changes wake it — decide at send
- * time, deliver on each channel, record the decision, repeat; continue-as-new before history grows.
+ * One workflow per reminder drives its whole life as a small state machine. Each turn of the loop
+ * looks at the state and takes exactly one step:
  *
- * Deterministic orchestration only: no I/O, no tz database, no Intl. Everything that needs a clock
- * other than the workflow's, the tz database or a provider runs in activities/.
+ *   history long        → continue as new, carrying the whole state (any turn may)
+ *   completed           → stop
+ *   cancelled           → end a due occurrence ("cancelled"), stop
+ *   paused              → end a due occurrence ("paused"), wait for resume or cancel
+ *   blocked             → wait for an edit or a preference change, then plan again
+ *   rule changed        → end a due occurrence of the old rule ("rule_changed"); drop a mere plan
+ *   nothing planned     → plan the next occurrence (an activity expands the rule in the user's zone)
+ *   skip / snooze asked → apply it to the occurrence in hand
+ *   not due yet         → sleep until it is, or until a message changes something
+ *   due                 → decide at send time, deliver each channel, record; or defer and go round
+ *
+ * Message handlers only validate and record intent — status, definition, snooze, skip, the "from
+ * now on" fence and version counters — and never touch the occurrence in hand. The loop applies
+ * intent at the top of a turn and re-checks it right before each side effect, so an accepted pause,
+ * cancel or channel removal is never followed by a send. The one exception: a delivery already in
+ * flight is asked to stop (its activity is cancelled) and may still land at the provider.
+ *
+ * Deterministic orchestration only: no I/O, no tz database, no Intl (see eslint.config.js).
  */
 import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  TimeoutFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -21,209 +38,208 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ReminderActivities } from '../activities/index.js';
+import type { DeliveryReceipt, ReminderActivities } from '../activities/index.js';
 import type { ChannelDecision } from '../src/domain/policy/decide.js';
-import type { PolicyOverrides } from '../src/domain/policy/policy.js';
-import { recurrenceIdFor, type ZoneMode } from '../src/domain/policy/zone-mode.js';
+import { recurrenceIdFor } from '../src/domain/policy/zone-mode.js';
 import { CHANNELS, type Channel, type OccurrenceRef } from '../src/domain/delivery.js';
-import { PERMANENT_DELIVERY_ERRORS } from '../src/domain/errors.js';
-import type { Occurrence, RecurrenceInput } from '../src/domain/recurrence/index.js';
+import { ChimeErrorType, PERMANENT_DELIVERY_ERRORS } from '../src/domain/errors.js';
+import type { Occurrence } from '../src/domain/recurrence/index.js';
+import type { ChannelOutcome, OccurrenceDecision, ReminderStatus, StopReason } from '../src/domain/decisions.js';
 import { NextOccurrenceKey, StatusKey } from './search-attributes.js';
 import { channelOutcome } from './outcomes.js';
-import type { ChannelOutcome, OccurrenceDecision, ReminderStatus } from '../src/domain/decisions.js';
+import { reminderWorkflowV1 } from './reminder-v1.js';
+import {
+  cancelReminderUpdate,
+  decisionsQuery,
+  editReminderUpdate,
+  pauseReminderUpdate,
+  preferencesChangedSignal,
+  reminderStateQuery,
+  resumeReminderUpdate,
+  skipNextOccurrenceUpdate,
+  snoozeOccurrenceUpdate,
+  upcomingQuery,
+  UpdateRejection,
+  type CarriedState,
+  type CurrentOccurrence,
+  type EditReminderPatch,
+  type ReminderState,
+  type ReminderWorkflowInput,
+} from './reminder-messages.js';
 
-export const REMINDER_WORKFLOW_TYPE = 'reminderWorkflow';
+export * from './reminder-messages.js';
 
-/** Business workflow id: starting the same reminder twice finds the running one. */
-export function reminderWorkflowId(tenantId: string, userId: string, reminderId: string): string {
-  return `reminder/${tenantId}/${userId}/${reminderId}`;
-}
-
-export type { ZoneMode };
-
-export interface ReminderContent {
-  title: string;
-  body: string;
-}
-
-export interface ReminderDefinition {
-  recurrence: RecurrenceInput;
-  zoneMode: ZoneMode;
-  content: ReminderContent;
-  channels: Channel[];
-  /** Tenant-defined category (`reminders`, `digest`, …) that preferences and policies refer to. */
-  category: string;
-  /** Policy overrides for this reminder (quiet-hours mode, expiry, collapse, caps); see src/domain/policy. */
-  policy?: PolicyOverrides;
-}
-
-export type { OccurrenceDecision, ReminderStatus };
-
-/** State carried across continue-as-new (and the whole state an operator can query). */
-export interface CarriedState {
-  status: 'active' | 'paused';
-  /** The last occurrence that was handled (its nominal instant): planning resumes strictly after it. */
-  afterEpochMs?: number;
-  /** For follow-user reminders: the user's current zone, updated by `preferencesChangedSignal`. */
-  userTimeZone?: string;
-  snooze?: { recurrenceId: string; untilEpochMs: number };
-  skipNext: boolean;
-  decisions: OccurrenceDecision[];
-  /** Occurrences from this instant on were held back by a deferral (quiet hours), not missed by an outage. */
-  heldSinceEpochMs?: number;
-  /** Bumped by every edit; a plan made for an older generation is thrown away. */
-  generation: number;
-}
-
-export interface ReminderWorkflowInput {
-  tenantId: string;
-  userId: string;
-  reminderId: string;
-  definition: ReminderDefinition;
-  /** A late occurrence is still delivered within this window after its instant, else recorded missed. */
-  catchUpWindowMs?: number;
-  /** Absent on the first run. */
-  carried?: CarriedState;
-}
-
-export interface ReminderState {
-  status: ReminderStatus;
-  generation: number;
-  definition: ReminderDefinition;
-  userTimeZone?: string;
-  next?: { utc: string; local: string; dueAt: string };
-  snoozedUntil?: string;
-  decisions: OccurrenceDecision[];
-}
-
-export interface EditReminderPatch {
-  recurrence?: RecurrenceInput;
-  zoneMode?: ZoneMode;
-  content?: ReminderContent;
-  channels?: Channel[];
-  category?: string;
-  policy?: PolicyOverrides;
-}
-
-// Messages, typed; clients import these objects and never spell the names.
-export const editReminderUpdate = defineUpdate<ReminderState, [EditReminderPatch]>('editReminder');
-export const pauseReminderUpdate = defineUpdate<ReminderState>('pauseReminder');
-export const resumeReminderUpdate = defineUpdate<ReminderState>('resumeReminder');
-export const snoozeOccurrenceUpdate = defineUpdate<ReminderState, [{ untilEpochMs: number }]>('snoozeOccurrence');
-export const skipNextOccurrenceUpdate = defineUpdate<ReminderState>('skipNextOccurrence');
-export const cancelReminderUpdate = defineUpdate<ReminderState>('cancelReminder');
-/** Fan-out from a preference change of the user: recompute pending occurrences at once. */
-export const preferencesChangedSignal = defineSignal<[{ timeZone?: string }]>('preferencesChanged');
-export const reminderStateQuery = defineQuery<ReminderState>('reminderState');
-export const upcomingQuery = defineQuery<{ utc: string; local: string }[], [number]>('upcoming');
-export const decisionsQuery = defineQuery<OccurrenceDecision[], [number]>('decisions');
+/** Runs recorded before the state machine have no marker for this patch: they replay the frozen v1 loop. */
+export const STATE_MACHINE_PATCH = 'reminder-state-machine';
 
 const DEFAULT_CATCH_UP_WINDOW_MS = 15 * 60_000;
 const DECISIONS_KEPT = 50;
 const UPCOMING_PLANNED = 10;
 const MAX_SNOOZE_MS = 7 * 24 * 3_600_000;
-/** Continue-as-new at least this often even if the server has not suggested it yet. */
-const OCCURRENCES_PER_RUN = 200;
+/** A run continues as new once its history reaches this many events (or when the server suggests it). */
+export const MAX_EVENTS_PER_RUN = 1_000;
+/** The shortest time a delivery is given, even when its send-by instant is (almost) past. */
+const MIN_DELIVERY_WINDOW_MS = 10_000;
 
-const { deliver, decideOccurrence, recordDecision, recordStatus } = proxyActivities<ReminderActivities>({
-  startToCloseTimeout: '1 minute',
+/** Idempotent writes: retried, with capped backoff, until the database answers. */
+const { recordDecision, recordStatus } = proxyActivities<ReminderActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+const { decideOccurrence } = proxyActivities<ReminderActivities>({
+  startToCloseTimeout: '30 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
-    maximumInterval: '10 minutes',
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: [ChimeErrorType.PreferencesInvalid],
+  },
+});
+/** Heartbeats carry the cancellation of a delivery whose reminder was stopped, and reveal a dead worker within 20 s. */
+const { deliver } = proxyActivities<ReminderActivities>({
+  startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '20 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
     nonRetryableErrorTypes: [...PERMANENT_DELIVERY_ERRORS],
   },
 });
-
 const { planOccurrences } = proxyLocalActivities<ReminderActivities>({
   startToCloseTimeout: '10 seconds',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['recurrence_invalid'] },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: [ChimeErrorType.RecurrenceInvalid, ChimeErrorType.PreferencesInvalid],
+  },
 });
 
-function iso(epochMs: number): string {
-  return new Date(epochMs).toISOString();
-}
+const iso = (epochMs: number) => new Date(epochMs).toISOString();
+
+const reject = (type: (typeof UpdateRejection)[keyof typeof UpdateRejection], message: string, field?: string) =>
+  ApplicationFailure.create({ type, message, nonRetryable: true, ...(field ? { details: [field] } : {}) });
 
 function assertValidPatch(patch: EditReminderPatch): void {
+  const invalid = (field: string, reason: string) => reject(UpdateRejection.InvalidInput, `${field} ${reason}`, field);
   if (patch.content) {
-    const title = patch.content.title;
-    if (typeof title !== 'string' || title.length < 1 || title.length > 200) {
-      throw new TypeError('content.title must be 1 to 200 characters');
-    }
-    if (typeof patch.content.body !== 'string' || patch.content.body.length > 10_000) {
-      throw new TypeError('content.body must be at most 10000 characters');
-    }
+    const { title, body } = patch.content;
+    if (typeof title !== 'string' || title.length < 1 || title.length > 200) throw invalid('content.title', 'must be 1 to 200 characters');
+    if (typeof body !== 'string' || body.length > 10_000) throw invalid('content.body', 'must be at most 10000 characters');
   }
   if (patch.channels) {
-    if (patch.channels.length === 0) throw new TypeError('channels must not be empty');
+    if (patch.channels.length === 0) throw invalid('channels', 'must not be empty');
     for (const channel of patch.channels) {
-      if (!CHANNELS.includes(channel)) throw new TypeError(`channels: unknown channel ${String(channel)}`);
+      if (!CHANNELS.includes(channel)) throw invalid('channels', `has an unknown channel ${String(channel)}`);
     }
   }
   if (patch.recurrence) {
     const { dtstart, tzid } = patch.recurrence;
-    if (typeof dtstart !== 'string' || typeof tzid !== 'string' || !dtstart || !tzid) {
-      throw new TypeError('recurrence needs dtstart and tzid');
-    }
+    if (typeof dtstart !== 'string' || typeof tzid !== 'string' || !dtstart || !tzid) throw invalid('recurrence', 'needs dtstart and tzid');
   }
   if (patch.zoneMode && patch.zoneMode !== 'pinned' && patch.zoneMode !== 'follow-user') {
-    throw new TypeError('zoneMode must be pinned or follow-user');
+    throw invalid('zoneMode', 'must be pinned or follow-user');
   }
   if (patch.category !== undefined && (typeof patch.category !== 'string' || patch.category.length === 0)) {
-    throw new TypeError('category must be a non-empty string');
+    throw invalid('category', 'must be a non-empty string');
   }
 }
 
+const isTimeout = (error: unknown) => error instanceof ActivityFailure && error.cause instanceof TimeoutFailure;
+
+/** How one delivery ended, as the loop sees it. */
+type DeliveryResult =
+  | { kind: 'sent'; receipt: DeliveryReceipt }
+  | { kind: 'failed'; error: unknown }
+  | { kind: 'timed_out' }
+  | { kind: 'stopped'; reason: StopReason };
+
 export async function reminderWorkflow(input: ReminderWorkflowInput): Promise<ReminderState> {
+  if (!patched(STATE_MACHINE_PATCH)) return reminderWorkflowV1(input);
+  return runReminder(input);
+}
+
+async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState> {
   const { tenantId, userId, reminderId } = input;
   const catchUpWindowMs = input.catchUpWindowMs ?? DEFAULT_CATCH_UP_WINDOW_MS;
-  let definition = input.definition;
   const carried: CarriedState = input.carried ?? { status: 'active', skipNext: false, decisions: [], generation: 0 };
-  let status: ReminderStatus = carried.status;
-  // A new reminder starts at its creation: earlier occurrences of its rule were never due.
-  let afterEpochMs = input.carried ? carried.afterEpochMs : workflowInfo().startTime.getTime() - 1;
-  let userTimeZone = carried.userTimeZone;
+
+  // ---- intent: written by the message handlers, read by the loop ------------------------------
+  let definition = input.definition;
+  let status = carried.status as ReminderStatus;
+  /** Planning resumes strictly after this instant. Only ever moves forward, whoever moves it. */
+  let fence = input.carried ? carried.afterEpochMs : workflowInfo().startTime.getTime() - 1;
   let snooze = carried.snooze;
-  let skipNext = carried.skipNext;
+  /** Skip this occurrence (an empty target: whichever comes next). */
+  let skip: { target?: { recurrenceId: string; epochMs: number } } | undefined = carried.skipNext
+    ? carried.skip
+      ? { target: carried.skip }
+      : {}
+    : undefined;
+  /** Bumped by every accepted message that the loop should wake for. */
   let generation = carried.generation;
+  /** What an occurrence in hand was made under: rule edits, preference changes, setting edits. */
+  const versions = { rule: carried.ruleVersion ?? 0, preferences: carried.preferencesVersion ?? 0, settings: carried.settingsVersion ?? 0 };
+
+  // ---- the loop's own state --------------------------------------------------------------------
+  let current: CurrentOccurrence | undefined = carried.current;
+  /** True while the loop is deciding or delivering `current` (a snooze or skip then targets the one after). */
+  let handling = false;
   let heldSince = carried.heldSinceEpochMs;
-  /** Older occurrences are past catching up: missed, unless a deferral held them back. */
-  const catchUpFloor = () => Math.min(Date.now() - catchUpWindowMs, heldSince ?? Infinity);
-  const decisions = [...carried.decisions];
+  let snoozeCoversUntil = carried.snoozeCoversUntilEpochMs;
+  let blockedReason = carried.blockedReason;
+  let userTimeZone = carried.userTimeZone;
   let upcoming: Occurrence[] = [];
-  let due: { occurrence: Occurrence; dueAt: number } | undefined;
+  const decisions = [...carried.decisions];
+  const advanceFence = (epochMs: number) => {
+    fence = Math.max(fence ?? -Infinity, epochMs);
+  };
+
+  const idOf = (o: Occurrence) => recurrenceIdFor(definition.zoneMode, o);
+  const refOf = (o: Occurrence): OccurrenceRef => ({ reminderId, recurrenceId: idOf(o), scheduledFor: o.utc });
+  const isTerminal = () => status === 'completed' || status === 'cancelled';
 
   const state = (): ReminderState => ({
     status,
     generation,
     definition,
     ...(userTimeZone ? { userTimeZone } : {}),
-    ...(due ? { next: { utc: due.occurrence.utc, local: due.occurrence.local, dueAt: iso(due.dueAt) } } : {}),
+    ...(current && status === 'active'
+      ? { next: { utc: current.occurrence.utc, local: current.occurrence.local, dueAt: iso(current.dueAt) } }
+      : {}),
     ...(snooze ? { snoozedUntil: iso(snooze.untilEpochMs) } : {}),
+    ...(blockedReason && status === 'blocked' ? { blockedReason } : {}),
     decisions,
   });
-  const isTerminal = () => status === 'completed' || status === 'cancelled';
-  const assertActive = () => {
-    if (status !== 'active') throw new TypeError(`reminder is ${status}`);
-  };
 
-  // ---- message handlers -------------------------------------------------------------------------
+  /** The occurrence a snooze or skip accepted now applies to: the one in hand, or the one after it while it is being handled. */
+  const pendingTarget = (): Occurrence | undefined =>
+    current ? (handling ? current.following : current.occurrence) : upcoming.find((o) => o.epochMs > (fence ?? -Infinity));
+
+  // ---- message handlers: validate, record intent, wake the loop --------------------------------
+  const assertActive = () => {
+    if (status !== 'active') throw reject(UpdateRejection.Conflict, `reminder is ${status}`);
+  };
   setHandler(
     editReminderUpdate,
     (patch) => {
+      const before = definition;
       definition = { ...definition, ...patch };
-      if (patch.recurrence) {
+      if (patch.recurrence || (patch.zoneMode && patch.zoneMode !== before.zoneMode)) {
         // A new rule applies from now on: its past occurrences are neither sent nor "missed".
-        afterEpochMs = Math.max(afterEpochMs ?? 0, Date.now());
+        versions.rule++;
+        advanceFence(Date.now());
         snooze = undefined;
+        skip = undefined;
       }
+      if (patch.channels || patch.category || patch.policy) versions.settings++;
       generation++;
-      upsertMemo({ title: definition.content.title });
       return state();
     },
     {
       validator: (patch) => {
-        if (isTerminal()) throw new TypeError(`reminder is ${status}`);
+        if (isTerminal()) throw reject(UpdateRejection.Conflict, `reminder is ${status}`);
         assertValidPatch(patch);
       },
     },
@@ -235,44 +251,54 @@ export async function reminderWorkflow(input: ReminderWorkflowInput): Promise<Re
       generation++;
       return state();
     },
-    { validator: assertActive },
+    {
+      validator: () => {
+        if (status !== 'active' && status !== 'blocked') throw reject(UpdateRejection.Conflict, `reminder is ${status}`);
+      },
+    },
   );
   setHandler(
     resumeReminderUpdate,
     () => {
       status = 'active';
       // Occurrences that fell inside the pause are not sent afterwards (the user paused them).
-      afterEpochMs = Math.max(afterEpochMs ?? 0, Date.now());
+      advanceFence(Date.now());
       generation++;
       return state();
     },
     {
       validator: () => {
-        if (status !== 'paused') throw new TypeError(`reminder is ${status}, not paused`);
+        if (status !== 'paused') throw reject(UpdateRejection.Conflict, `reminder is ${status}, not paused`);
       },
     },
   );
   setHandler(
     snoozeOccurrenceUpdate,
     ({ untilEpochMs }) => {
-      const target = due?.occurrence ?? upcoming[0];
-      if (target) snooze = { recurrenceId: refOf(target).recurrenceId, untilEpochMs };
+      const target = pendingTarget()!;
+      snooze = { recurrenceId: idOf(target), untilEpochMs, occurrenceEpochMs: target.epochMs };
       generation++;
       return state();
     },
     {
       validator: ({ untilEpochMs }) => {
         assertActive();
-        if (!Number.isFinite(untilEpochMs) || untilEpochMs <= Date.now()) throw new TypeError('untilEpochMs must be in the future');
-        if (untilEpochMs - Date.now() > MAX_SNOOZE_MS) throw new TypeError('a snooze lasts at most 7 days');
-        if (!due && upcoming.length === 0) throw new TypeError('there is no pending occurrence to snooze');
+        const invalid = (reason: string) => reject(UpdateRejection.InvalidInput, `until ${reason}`, 'until');
+        if (!Number.isFinite(untilEpochMs) || untilEpochMs <= Date.now()) throw invalid('must be in the future');
+        if (untilEpochMs - Date.now() > MAX_SNOOZE_MS) throw invalid('must be at most 7 days from now');
+        const target = pendingTarget();
+        if (!target) throw reject(UpdateRejection.Conflict, 'there is no pending occurrence to snooze');
+        if (untilEpochMs <= target.epochMs) {
+          throw invalid(`must be after the occurrence it postpones (${target.utc}); to send it earlier, edit the rule`);
+        }
       },
     },
   );
   setHandler(
     skipNextOccurrenceUpdate,
     () => {
-      skipNext = true;
+      const target = pendingTarget();
+      skip = target ? { target: { recurrenceId: idOf(target), epochMs: target.epochMs } } : {};
       generation++;
       return state();
     },
@@ -287,214 +313,413 @@ export async function reminderWorkflow(input: ReminderWorkflowInput): Promise<Re
     },
     {
       validator: () => {
-        if (isTerminal()) throw new TypeError(`reminder is already ${status}`);
+        if (isTerminal()) throw reject(UpdateRejection.Conflict, `reminder is already ${status}`);
       },
     },
   );
-  setHandler(preferencesChangedSignal, ({ timeZone }) => {
-    if (timeZone) userTimeZone = timeZone;
-    generation++;
+  setHandler(preferencesChangedSignal, () => {
+    versions.preferences++;
+    // Only a follow-user plan (its zone) or a due occurrence (its decision) depends on preferences.
+    if (definition.zoneMode === 'follow-user' || current?.decidedOnce || status === 'blocked') generation++;
   });
   setHandler(reminderStateQuery, state);
-  setHandler(upcomingQuery, (n) => upcoming.slice(0, Math.max(0, n)).map(({ utc, local }) => ({ utc, local })));
+  setHandler(upcomingQuery, (n) =>
+    upcoming
+      .filter((o) => o.epochMs > (fence ?? -Infinity))
+      .slice(0, Math.max(0, n))
+      .map(({ utc, local }) => ({ utc, local })),
+  );
   setHandler(decisionsQuery, (n) => decisions.slice(-Math.max(0, n)));
 
-  // ---- helpers ----------------------------------------------------------------------------------
-  const effectiveRecurrence = (): RecurrenceInput =>
-    definition.zoneMode === 'follow-user' && userTimeZone
-      ? { ...definition.recurrence, tzid: userTimeZone }
-      : definition.recurrence;
+  // ---- effects the loop runs --------------------------------------------------------------------
+  const historyIsLong = () => {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength >= MAX_EVENTS_PER_RUN;
+  };
 
-  const refOf = (o: Occurrence): OccurrenceRef => ({
-    reminderId,
-    recurrenceId: recurrenceIdFor(definition.zoneMode, o),
-    scheduledFor: o.utc,
-  });
+  /** Older occurrences are past catching up (missed) unless a deferral held them back or one of them is snoozed. */
+  const catchUpFloor = () => Math.min(Date.now() - catchUpWindowMs, heldSince ?? Infinity, snooze?.occurrenceEpochMs ?? Infinity);
 
-  const record = async (decision: OccurrenceDecision) => {
-    const sequence = decisions.filter((d) => d.occurrence.recurrenceId === decision.occurrence.recurrenceId).length;
+  const record = async (decision: OccurrenceDecision, sequence: number) => {
     decisions.push(decision);
     if (decisions.length > DECISIONS_KEPT) decisions.splice(0, decisions.length - DECISIONS_KEPT);
     setCurrentDetails(`last decision: ${decision.kind} for ${decision.occurrence.scheduledFor}`);
     await recordDecision({ tenantId, userId, decision, sequence });
   };
 
+  // Search attributes and memo are upserted only when they change: every upsert is a command.
+  const published = {
+    status: workflowInfo().typedSearchAttributes.get(StatusKey) as string | undefined,
+    next: workflowInfo().typedSearchAttributes.get(NextOccurrenceKey)?.getTime() ?? null,
+    title: definition.content.title,
+  };
   const publish = () => {
-    upsertSearchAttributes([
-      { key: StatusKey, value: status },
-      { key: NextOccurrenceKey, value: due && status === 'active' ? new Date(due.dueAt) : null },
-    ]);
-  };
-
-  /** Sleeps until `epochMs` or until something changes; true when woken by a change. */
-  const sleepUntil = async (epochMs: number, gen: number, summary: string): Promise<boolean> => {
-    const interrupted = () => generation !== gen || status !== 'active';
-    const waitMs = epochMs - Date.now();
-    if (waitMs > 0) await condition(interrupted, waitMs, { summary });
-    return interrupted();
-  };
-
-  /**
-   * Decides and delivers one due occurrence. Deferred channels wait (interruptibly) and are decided
-   * again at the new time, with the user's preferences as they are then.
-   */
-  const handleOccurrence = async (
-    occurrence: Occurrence,
-    following: Occurrence | undefined,
-    gen: number,
-  ): Promise<'done' | 'interrupted'> => {
-    const ref = refOf(occurrence);
-    const outcomes: ChannelOutcome[] = [];
-    let pending: Channel[] = definition.channels;
-    let deferredFrom: number | undefined;
-    for (;;) {
-      const verdicts: ChannelDecision[] = await decideOccurrence.executeWithOptions(
-        { startToCloseTimeout: '30 seconds', summary: `decide ${occurrence.local}` },
-        [
-          {
-            tenantId,
-            userId,
-            occurrence: ref,
-            category: definition.category,
-            channels: pending,
-            ...(definition.policy ? { policy: definition.policy } : {}),
-            fallbackTimeZone: effectiveRecurrence().tzid,
-            nowEpochMs: Date.now(),
-            ...(following ? { followingEpochMs: following.epochMs } : {}),
-          },
-        ],
-      );
-      for (const verdict of verdicts) {
-        if (verdict.action === 'skip') outcomes.push({ channel: verdict.channel, outcome: 'skipped', reason: verdict.reason, explanation: verdict.explanation });
-      }
-      for (const verdict of verdicts) {
-        if (verdict.action !== 'send') continue;
-        try {
-          const receipt = await deliver.executeWithOptions(
-            { startToCloseTimeout: '1 minute', summary: `${verdict.channel} for ${occurrence.local}` },
-            [{ tenantId, userId, occurrence: ref, channel: verdict.channel, category: definition.category, content: definition.content }],
-          );
-          outcomes.push({ channel: verdict.channel, outcome: 'sent', idempotencyKey: receipt.idempotencyKey, providerMessageId: receipt.providerMessageId });
-        } catch (error) {
-          // A permanent failure ends this delivery, never the series.
-          outcomes.push(channelOutcome.failed(verdict.channel, error));
-        }
-      }
-      const deferred = verdicts.filter((v) => v.action === 'defer');
-      if (deferred.length === 0) break;
-      const until = Math.min(...deferred.map((v) => v.until));
-      deferredFrom ??= Date.now();
-      heldSince ??= occurrence.epochMs;
-      // Before the (awaited) record: a query must never see the deferral without its new due time.
-      due = { occurrence, dueAt: until };
-      await record({
-        kind: 'deferred',
-        occurrence: ref,
-        decidedAt: iso(Date.now()),
-        until: iso(until),
-        explanation: deferred.map((v) => v.explanation).join('; '),
-      });
-      pending = deferred.map((v) => v.channel);
-      publish();
-      setCurrentDetails(`${occurrence.local}: ${deferred[0]?.explanation ?? 'deferred'}`);
-      if (await sleepUntil(until, gen, `deferred: ${deferred[0]?.explanation ?? ''}`)) {
-        // Edited, paused or cancelled while deferred: what was already sent stays recorded.
-        if (outcomes.length > 0) {
-          await record({ kind: 'delivered', occurrence: ref, decidedAt: iso(Date.now()), channels: outcomes });
-        }
-        return 'interrupted';
-      }
+    const next = current && status === 'active' ? current.dueAt : null;
+    const changes: Parameters<typeof upsertSearchAttributes>[0] = [];
+    if (published.status !== status) changes.push({ key: StatusKey, value: status });
+    if (published.next !== next) changes.push({ key: NextOccurrenceKey, value: next === null ? null : new Date(next) });
+    if (changes.length > 0) upsertSearchAttributes(changes);
+    published.status = status;
+    published.next = next;
+    if (published.title !== definition.content.title) {
+      upsertMemo({ title: definition.content.title });
+      published.title = definition.content.title;
     }
+  };
+
+  /** The database shows what the workflow does: every status it settles in is recorded there. */
+  let recordedStatus: ReminderStatus = carried.status;
+  const syncStatus = async () => {
+    publish();
+    if (recordedStatus === status) return;
+    const settled = status;
+    await recordStatus({ tenantId, reminderId, status: settled, ...(settled === 'blocked' && blockedReason ? { reason: blockedReason } : {}) });
+    recordedStatus = settled;
+  };
+
+  /** Waits until a message changes something (or the run should continue as new); at most `timeoutMs`. */
+  const waitForChange = async (timeoutMs?: number, summary?: string): Promise<void> => {
+    const seen = generation;
+    const changed = () => generation !== seen || historyIsLong();
+    if (timeoutMs === undefined) await condition(changed);
+    else if (timeoutMs > 0) await condition(changed, timeoutMs, { summary: summary ?? 'until something changes' });
+  };
+
+  const continueAsNewNow = async (): Promise<never> => {
+    await condition(allHandlersFinished);
+    const carry: CarriedState = {
+      status: status === 'paused' || status === 'blocked' ? status : 'active',
+      ...(fence !== undefined ? { afterEpochMs: fence } : {}),
+      ...(userTimeZone ? { userTimeZone } : {}),
+      ...(snooze ? { snooze } : {}),
+      skipNext: skip !== undefined,
+      ...(skip?.target ? { skip: skip.target } : {}),
+      decisions,
+      generation,
+      ...(heldSince !== undefined ? { heldSinceEpochMs: heldSince } : {}),
+      ...(current ? { current } : {}),
+      ruleVersion: versions.rule,
+      preferencesVersion: versions.preferences,
+      settingsVersion: versions.settings,
+      ...(snoozeCoversUntil !== undefined ? { snoozeCoversUntilEpochMs: snoozeCoversUntil } : {}),
+      ...(blockedReason ? { blockedReason } : {}),
+    };
+    return continueAsNew<typeof reminderWorkflow>({ ...input, definition, carried: carry });
+  };
+
+  /** Plans the next occurrence after the fence; records the ones that passed unhandled. */
+  const plan = async (): Promise<void> => {
+    const seen = generation;
+    const covered = snoozeCoversUntil;
+    let result;
+    try {
+      result = await planOccurrences({
+        tenantId,
+        userId,
+        recurrence: definition.recurrence,
+        zoneMode: definition.zoneMode,
+        ...(fence !== undefined ? { afterEpochMs: fence } : {}),
+        notBeforeEpochMs: covered !== undefined ? Math.max(catchUpFloor(), covered + 1) : catchUpFloor(),
+        count: UPCOMING_PLANNED,
+      });
+    } catch (error) {
+      // Retries are exhausted only for failures a retry cannot fix (the rule, the stored preferences).
+      status = 'blocked';
+      blockedReason = error instanceof ActivityFailure && error.cause ? error.cause.message : String(error);
+      return;
+    }
+    if (generation !== seen) return; // changed while planning: the next turn plans again
+    userTimeZone = result.timeZone;
+    snoozeCoversUntil = undefined;
+    const passed = result.missed.last;
+    if (passed) {
+      advanceFence(passed.epochMs);
+      const occurrence = refOf(passed);
+      await record(
+        covered !== undefined
+          ? { kind: 'skipped', occurrence, decidedAt: iso(Date.now()), reason: 'snoozed', channels: [], count: result.missed.count }
+          : { kind: 'missed', occurrence, decidedAt: iso(Date.now()), lateByMs: Date.now() - passed.epochMs, count: result.missed.count },
+        0,
+      );
+    }
+    upcoming = result.upcoming;
+    const [next, following] = result.upcoming;
+    if (!next) {
+      status = 'completed';
+      return;
+    }
+    current = {
+      occurrence: next,
+      ...(following ? { following } : {}),
+      dueAt: next.epochMs,
+      decidedOnce: false,
+      snoozed: false,
+      pending: [...definition.channels],
+      outcomes: [],
+      timedOut: [],
+      sequence: 0,
+      ruleVersion: versions.rule,
+      decidedUnder: { preferences: versions.preferences, settings: versions.settings },
+    };
+  };
+
+  /** Ends the occurrence in hand with its decision; the fence moves past it. */
+  const finish = async (c: CurrentOccurrence, extra: ChannelOutcome[] = []): Promise<void> => {
+    const outcomes = [...c.outcomes, ...extra];
+    const ref = refOf(c.occurrence);
+    const decidedAt = iso(Date.now());
     const sent = outcomes.some((o) => o.outcome === 'sent' || o.outcome === 'failed');
+    current = undefined;
+    advanceFence(c.occurrence.epochMs);
+    if (snooze?.recurrenceId === ref.recurrenceId) {
+      // A snooze stands for the occurrences that fall before its end: they are skipped as snoozed.
+      snoozeCoversUntil = snooze.untilEpochMs;
+      snooze = undefined;
+    }
+    if (!c.following || c.following.epochMs > Date.now()) heldSince = undefined; // caught up with the present
     await record(
       sent
-        ? { kind: 'delivered', occurrence: ref, decidedAt: iso(Date.now()), channels: outcomes, ...(deferredFrom !== undefined ? { deferredFrom: iso(occurrence.epochMs) } : {}) }
+        ? { kind: 'delivered', occurrence: ref, decidedAt, channels: outcomes, ...(c.deferredAt !== undefined ? { deferredFrom: iso(c.occurrence.epochMs) } : {}) }
         : {
             kind: 'skipped',
             occurrence: ref,
-            decidedAt: iso(Date.now()),
-            reason: outcomes.map((o) => (o.outcome === 'skipped' ? o.reason : o.outcome)).join(', ') || 'no_channel',
+            decidedAt,
+            reason: [...new Set(outcomes.map(reasonOf))].join(', ') || 'no_channel',
             channels: outcomes,
           },
+      c.sequence,
     );
-    return 'done';
   };
 
-  // ---- main loop --------------------------------------------------------------------------------
-  for (let handled = 0; !isTerminal(); ) {
-    if (status === 'paused') {
-      due = undefined;
-      publish();
-      await condition(() => status !== 'paused');
-      continue;
+  /** Ends the occurrence in hand because the reminder stopped: a plan is dropped, a due occurrence recorded. */
+  const endCurrent = async (reason: StopReason): Promise<void> => {
+    if (!current) return;
+    if (!current.decidedOnce) {
+      current = undefined;
+      return;
     }
-    const gen = generation;
-    const plan = await planOccurrences({
-      recurrence: effectiveRecurrence(),
-      ...(afterEpochMs !== undefined ? { afterEpochMs } : {}),
-      notBeforeEpochMs: catchUpFloor(),
-      count: UPCOMING_PLANNED,
+    await finish(
+      current,
+      current.pending.map((channel) => ({ channel, outcome: 'skipped', reason, explanation: stopExplanation(reason) })),
+    );
+  };
+
+  /** Why a send for `channel` of the occurrence in hand must not start (or go on), if it must not. */
+  const stopReason = (c: CurrentOccurrence, channel?: Channel): StopReason | undefined => {
+    if (status === 'cancelled') return 'cancelled';
+    if (status === 'paused') return 'paused';
+    if (c.ruleVersion !== versions.rule) return 'rule_changed';
+    if (channel && !definition.channels.includes(channel)) return 'channel_removed';
+    return undefined;
+  };
+
+  /** Delivers one channel within its send-by bound; a stop accepted meanwhile cancels the delivery. */
+  const deliverUnlessStopped = (c: CurrentOccurrence, verdict: Extract<ChannelDecision, { action: 'send' }>): Promise<DeliveryResult> =>
+    CancellationScope.cancellable(async () => {
+      const sendBy = verdict.sendBy ?? Date.now() + catchUpWindowMs;
+      const delivery = deliver
+        .executeWithOptions(
+          {
+            startToCloseTimeout: '1 minute',
+            heartbeatTimeout: '20 seconds',
+            scheduleToCloseTimeout: Math.max(sendBy - Date.now(), MIN_DELIVERY_WINDOW_MS),
+            summary: `${verdict.channel} for ${c.occurrence.local}`,
+          },
+          [{ tenantId, userId, occurrence: refOf(c.occurrence), channel: verdict.channel, category: definition.category, content: definition.content }],
+        )
+        .then(
+          (receipt): DeliveryResult => ({ kind: 'sent', receipt }),
+          (error: unknown): DeliveryResult => (isTimeout(error) ? { kind: 'timed_out' } : { kind: 'failed', error }),
+        );
+      const stopped = condition(() => stopReason(c, verdict.channel) !== undefined).then(
+        (): DeliveryResult => ({ kind: 'stopped', reason: stopReason(c, verdict.channel)! }),
+      );
+      stopped.catch(() => undefined); // cancelled below when the delivery wins
+      const result = await Promise.race([delivery, stopped]);
+      CancellationScope.current().cancel(); // the loser: the wait, or the delivery still in flight
+      return result;
     });
-    if (generation !== gen) continue; // edited while planning: plan again
-    if (plan.missed.last) {
-      // Workers were down past the catch-up window: one record for the whole gap, never a burst.
-      await record({
-        kind: 'missed',
-        occurrence: refOf(plan.missed.last),
-        decidedAt: iso(Date.now()),
-        lateByMs: Date.now() - plan.missed.last.epochMs,
-        count: plan.missed.count,
-      });
-      afterEpochMs = plan.missed.last.epochMs;
+
+  /** Decides the occurrence in hand at send time and delivers what the decision says to send. */
+  const decideAndDeliver = async (c: CurrentOccurrence): Promise<void> => {
+    handling = true;
+    try {
+      const removed = c.pending.filter((channel) => !definition.channels.includes(channel));
+      for (const channel of removed) c.outcomes.push({ channel, outcome: 'skipped', reason: 'channel_removed', explanation: stopExplanation('channel_removed') });
+      c.pending = c.pending.filter((channel) => definition.channels.includes(channel));
+      c.decidedOnce = true;
+      c.decidedUnder = { preferences: versions.preferences, settings: versions.settings };
+      if (c.pending.length === 0) return finish(c);
+
+      let verdicts: ChannelDecision[];
+      try {
+        verdicts = await decideOccurrence.executeWithOptions(
+          { startToCloseTimeout: '30 seconds', scheduleToCloseTimeout: Math.max(catchUpWindowMs, 60_000), summary: `decide ${c.occurrence.local}` },
+          [
+            {
+              tenantId,
+              userId,
+              occurrence: refOf(c.occurrence),
+              category: definition.category,
+              channels: c.pending,
+              ...(definition.policy ? { policy: definition.policy } : {}),
+              fallbackTimeZone: userTimeZone ?? definition.recurrence.tzid,
+              nowEpochMs: Date.now(),
+              deliveryWindowMs: catchUpWindowMs,
+              // Occurrences inside a snooze are stood for by the snoozed one, which therefore never collapses to them.
+              ...(c.following && !(snooze?.recurrenceId === idOf(c.occurrence) && c.following.epochMs <= snooze.untilEpochMs)
+                ? { followingEpochMs: c.following.epochMs }
+                : {}),
+            },
+          ],
+        );
+      } catch (error) {
+        if (isTimeout(error)) {
+          // No decision within the catch-up window (the database was away): late, so missed.
+          current = undefined;
+          advanceFence(c.occurrence.epochMs);
+          const lateByMs = Date.now() - c.occurrence.epochMs;
+          return record({ kind: 'missed', occurrence: refOf(c.occurrence), decidedAt: iso(Date.now()), lateByMs, count: 1 }, c.sequence);
+        }
+        // Preferences that cannot be read as valid: the occurrence fails with that reason, the series goes on.
+        return finish(c, c.pending.map((channel) => channelOutcome.failed(channel, error)));
+      }
+      if (stopReason(c)) return; // paused, cancelled or edited meanwhile: the next turn ends it
+
+      for (const verdict of verdicts) {
+        if (verdict.action !== 'skip') continue;
+        c.outcomes.push({ channel: verdict.channel, outcome: 'skipped', reason: verdict.reason, explanation: verdict.explanation });
+        c.pending = c.pending.filter((channel) => channel !== verdict.channel);
+      }
+      for (const verdict of verdicts) {
+        if (verdict.action !== 'send' || stopReason(c, verdict.channel)) continue;
+        const { channel } = verdict;
+        const settle = (outcome: ChannelOutcome) => {
+          c.outcomes.push(outcome);
+          c.pending = c.pending.filter((p) => p !== channel);
+        };
+        if (c.timedOut.includes(channel)) {
+          settle({ channel, outcome: 'failed', errorType: 'delivery_timeout', message: 'the provider did not take it within its send-by bound' });
+          continue;
+        }
+        const result = await deliverUnlessStopped(c, verdict);
+        if (result.kind === 'sent') {
+          settle({ channel, outcome: 'sent', idempotencyKey: result.receipt.idempotencyKey, providerMessageId: result.receipt.providerMessageId });
+        } else if (result.kind === 'failed') {
+          settle(channelOutcome.failed(channel, result.error)); // permanent: this delivery ends, never the series
+        } else if (result.kind === 'stopped') {
+          settle({ channel, outcome: 'interrupted', reason: result.reason, explanation: `${stopExplanation(result.reason)} while its delivery was in flight: the provider may have taken it (see the deliveries)` });
+        } else {
+          // Out of time: decided again now, with the preferences, quiet hours and expiry of now.
+          c.timedOut.push(channel);
+          c.dueAt = Date.now();
+        }
+      }
+
+      const deferred = verdicts.filter((v): v is Extract<ChannelDecision, { action: 'defer' }> => v.action === 'defer' && c.pending.includes(v.channel));
+      if (deferred.length > 0) {
+        const until = Math.min(...deferred.map((v) => v.until));
+        c.timedOut = c.timedOut.filter((channel) => !deferred.some((v) => v.channel === channel));
+        heldSince ??= c.occurrence.epochMs;
+        const first = c.deferredAt === undefined;
+        c.deferredAt ??= Date.now();
+        const changed = c.dueAt !== until;
+        // Before the (awaited) record: a query never sees the deferral without its new due time. A
+        // channel that ran out of time is decided again at once.
+        c.dueAt = c.pending.some((channel) => c.timedOut.includes(channel)) ? Date.now() : until;
+        c.snoozed = false;
+        if (first || changed) {
+          const explanation = deferred.map((v) => v.explanation).join('; ');
+          setCurrentDetails(`${c.occurrence.local}: ${explanation}`);
+          await record({ kind: 'deferred', occurrence: refOf(c.occurrence), decidedAt: iso(Date.now()), until: iso(until), explanation }, c.sequence++);
+        }
+      }
+      if (c.pending.length === 0) await finish(c);
+    } finally {
+      handling = false;
     }
-    upcoming = plan.upcoming;
-    const next = upcoming[0];
-    if (!next) {
-      status = 'completed';
-      due = undefined;
+  };
+
+  // ---- the loop ---------------------------------------------------------------------------------
+  for (;;) {
+    publish();
+    if (historyIsLong()) await continueAsNewNow();
+    if (status === 'completed') break;
+    if (status === 'cancelled') {
+      await endCurrent('cancelled');
       break;
     }
-    const ref = refOf(next);
-    if (skipNext) {
-      skipNext = false;
-      await record({ kind: 'skipped', occurrence: ref, decidedAt: iso(Date.now()), reason: 'skipped_by_user', channels: [] });
-      afterEpochMs = next.epochMs;
+    if (status === 'paused') {
+      await endCurrent('paused');
+      await syncStatus();
+      await waitForChange();
       continue;
     }
-    const snoozed = snooze?.recurrenceId === ref.recurrenceId ? snooze.untilEpochMs : undefined;
-    due = { occurrence: next, dueAt: snoozed ?? next.epochMs };
-    publish();
-    if (await sleepUntil(due.dueAt, gen, `next occurrence ${next.local}${snoozed ? ' (snoozed)' : ''}`)) continue;
-
-    if (snoozed === undefined && next.epochMs < catchUpFloor()) continue; // planned again → missed
-    const following = upcoming[1];
-    if ((await handleOccurrence(next, following, gen)) === 'interrupted') continue;
-    // Caught up with the present: a later outage counts as missed again.
-    if (!following || following.epochMs > Date.now()) heldSince = undefined;
-    afterEpochMs = next.epochMs;
-    snooze = undefined;
-    due = undefined;
-    handled++;
-
-    if (workflowInfo().continueAsNewSuggested || handled >= OCCURRENCES_PER_RUN) {
-      await condition(allHandlersFinished);
-      const carry: CarriedState = {
-        status: (status as ReminderStatus) === 'paused' ? 'paused' : 'active',
-        ...(afterEpochMs !== undefined ? { afterEpochMs } : {}),
-        ...(userTimeZone ? { userTimeZone } : {}),
-        ...(snooze ? { snooze } : {}),
-        skipNext,
-        decisions,
-        generation,
-        ...(heldSince !== undefined ? { heldSinceEpochMs: heldSince } : {}),
-      };
-      if (!isTerminal()) await continueAsNew<typeof reminderWorkflow>({ ...input, definition, carried: carry });
+    if (status === 'blocked') {
+      await syncStatus();
+      setCurrentDetails(`blocked: ${blockedReason ?? ''}`);
+      await waitForChange();
+      if (status === 'blocked') status = 'active'; // something changed: try to plan again
+      continue;
     }
+    await syncStatus();
+    if (current && current.ruleVersion !== versions.rule) {
+      await endCurrent('rule_changed');
+      continue;
+    }
+    if (current && !current.decidedOnce && definition.zoneMode === 'follow-user' && current.decidedUnder.preferences !== versions.preferences) {
+      current = undefined; // the user's zone may have moved: plan again
+      continue;
+    }
+    if (!current) {
+      await plan();
+      continue;
+    }
+    const c = current;
+    const id = idOf(c.occurrence);
+    if (skip && (skip.target === undefined || skip.target.recurrenceId === id)) {
+      skip = undefined;
+      await finish(c, c.pending.map((channel) => ({ channel, outcome: 'skipped', reason: 'skipped_by_user', explanation: 'skipped by the user' })));
+      continue;
+    }
+    if (skip?.target && skip.target.epochMs < c.occurrence.epochMs) skip = undefined; // its occurrence passed without it
+    if (snooze?.recurrenceId === id && !(c.snoozed && c.dueAt === snooze.untilEpochMs)) {
+      c.dueAt = snooze.untilEpochMs;
+      c.snoozed = true;
+    }
+    if (c.decidedOnce && !c.snoozed && (c.decidedUnder.preferences !== versions.preferences || c.decidedUnder.settings !== versions.settings)) {
+      c.dueAt = Math.min(c.dueAt, Date.now()); // preferences or settings changed: decide again now
+    }
+    if (Date.now() < c.dueAt) {
+      publish();
+      await waitForChange(c.dueAt - Date.now(), c.decidedOnce ? `deferred: ${c.occurrence.local}` : `next occurrence ${c.occurrence.local}${c.snoozed ? ' (snoozed)' : ''}`);
+      continue;
+    }
+    if (!c.decidedOnce && !c.snoozed && c.occurrence.epochMs < catchUpFloor()) {
+      current = undefined; // late past the catch-up window: the next plan records it missed
+      continue;
+    }
+    await decideAndDeliver(c);
   }
 
-  due = undefined;
-  publish();
-  await recordStatus({ tenantId, reminderId, status });
+  await syncStatus();
   await condition(allHandlersFinished);
   return state();
+}
+
+function reasonOf(outcome: ChannelOutcome): string {
+  return outcome.outcome === 'sent' ? 'sent' : outcome.outcome === 'failed' ? outcome.errorType : outcome.reason;
+}
+
+function stopExplanation(reason: StopReason): string {
+  switch (reason) {
+    case 'paused':
+      return 'the reminder was paused';
+    case 'cancelled':
+      return 'the reminder was cancelled';
+    case 'rule_changed':
+      return 'the rule was edited: this occurrence belonged to the old one';
+    case 'channel_removed':
+      return 'the channel was removed from the reminder';
+  }
 }

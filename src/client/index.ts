@@ -20,6 +20,7 @@ import type {
 } from '../api/schemas/reminders.js';
 import type { Problem } from '../api/problem.js';
 import type { CategoryList, CategoryView, PutCategoryBody } from '../api/schemas/categories.js';
+import type { PreferencesInput, UserView } from '../api/schemas/users.js';
 
 export type Reminder = Static<typeof ReminderView>;
 export type CreateReminder = Static<typeof CreateReminderBody>;
@@ -31,6 +32,8 @@ export type ListRemindersParams = Omit<Static<typeof ReminderListQuery>, 'cursor
 export type Category = Static<typeof CategoryView>;
 export type PutCategory = Static<typeof PutCategoryBody>;
 export type CategoryPage = Static<typeof CategoryList>;
+export type User = Static<typeof UserView>;
+export type PreferencesUpdate = Static<typeof PreferencesInput>;
 
 /** An error answer of the API, with its stable problem `type`. */
 export class ChimeApiError extends Error {
@@ -61,6 +64,11 @@ export interface RequestOptions {
   idempotencyKey?: string;
 }
 
+export interface WriteOptions {
+  /** The `version` read before the change: the write fails with 409 if someone wrote since. */
+  ifMatch?: number;
+}
+
 const RETRYABLE_STATUS = new Set([409, 429, 500, 502, 503, 504]);
 
 function backoffMs(attempt: number, retryAfter: string | null): number {
@@ -74,11 +82,16 @@ export function createChimeClient(options: ChimeClientOptions) {
   const fetchImpl = options.fetch ?? fetch;
   const maxRetries = options.maxRetries ?? 2;
 
-  async function call<T>(method: string, path: string, init: { body?: unknown; query?: Record<string, unknown> } & RequestOptions = {}): Promise<T> {
+  async function call<T>(
+    method: string,
+    path: string,
+    init: { body?: unknown; query?: Record<string, unknown>; headers?: Record<string, string> } & RequestOptions = {},
+  ): Promise<T> {
     const url = new URL(path, options.baseUrl);
     for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { authorization: `Bearer ${options.apiKey}`, accept: 'application/json' };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
+    Object.assign(headers, init.headers);
     // Made once per intent, reused by every retry below.
     if (method === 'POST') headers['idempotency-key'] = init.idempotencyKey ?? randomUUID();
     for (let attempt = 0; ; attempt++) {
@@ -107,6 +120,8 @@ export function createChimeClient(options: ChimeClientOptions) {
 
   const reminderPath = (id: string, action = '') => `/v1/reminders/${encodeURIComponent(id)}${action}`;
   const categoryPath = (category: string) => `/v1/categories/${encodeURIComponent(category)}`;
+  const preferencesPath = (userId: string) => `/v1/users/${encodeURIComponent(userId)}/preferences`;
+  const ifMatch = (opts?: WriteOptions): Record<string, string> => (opts?.ifMatch !== undefined ? { 'if-match': `"${opts.ifMatch}"` } : {});
 
   /** Every item of a cursor-paginated list, page by page. */
   async function* walk<T>(path: string, query: Record<string, unknown>): AsyncGenerator<T> {
@@ -141,6 +156,18 @@ export function createChimeClient(options: ChimeClientOptions) {
         call<ReminderPage>('GET', '/v1/reminders', { query: params }),
       /** Every reminder matching `params`, page by page. */
       list: (params: ListRemindersParams = {}): AsyncGenerator<Reminder> => walk<Reminder>('/v1/reminders', params),
+    },
+    users: {
+      get: (userId: string) => call<User>('GET', `/v1/users/${encodeURIComponent(userId)}`),
+      /** Replaces the preferences; omitted `contacts` keep the stored ones. */
+      putPreferences: (userId: string, preferences: PreferencesUpdate, opts?: WriteOptions) =>
+        call<User>('PUT', preferencesPath(userId), { body: preferences, headers: ifMatch(opts) }),
+      /** An RFC 7396 merge patch: members given replace the stored ones, null removes. */
+      patchPreferences: (userId: string, patch: Record<string, unknown>, opts?: WriteOptions) =>
+        call<User>('PATCH', preferencesPath(userId), {
+          body: patch,
+          headers: { 'content-type': 'application/merge-patch+json', ...ifMatch(opts) },
+        }),
     },
     /** Tenant-defined categories and their delivery policies (writes need an admin key). */
     categories: {

@@ -4,16 +4,26 @@
  */
 import type { Channel, OccurrenceRef } from './delivery.js';
 
-export type ReminderStatus = 'active' | 'paused' | 'completed' | 'cancelled';
+/**
+ * `blocked`: the workflow cannot plan (the rule, or the user's stored preferences, cannot be read as
+ * valid); it waits for an edit or a preference change and then plans again.
+ */
+export type ReminderStatus = 'active' | 'paused' | 'blocked' | 'completed' | 'cancelled';
+
+/** Why an occurrence that was already due ended without a send, besides the send-time policy's reasons. */
+export type StopReason = 'paused' | 'cancelled' | 'rule_changed' | 'channel_removed';
 
 /** What happened on one channel for one occurrence. */
 export type ChannelOutcome =
   | { channel: Channel; outcome: 'sent'; idempotencyKey: string; providerMessageId: string }
   | { channel: Channel; outcome: 'failed'; errorType: string; message: string }
-  | { channel: Channel; outcome: 'skipped'; reason: string; explanation: string };
+  | { channel: Channel; outcome: 'skipped'; reason: string; explanation: string }
+  /** Stopped while the delivery was in flight: the ledger (`/deliveries`) says whether the provider took it. */
+  | { channel: Channel; outcome: 'interrupted'; reason: StopReason; explanation: string };
 
 export type OccurrenceDecision =
   | { kind: 'delivered'; occurrence: OccurrenceRef; decidedAt: string; deferredFrom?: string; channels: ChannelOutcome[] }
   | { kind: 'deferred'; occurrence: OccurrenceRef; decidedAt: string; until: string; explanation: string }
-  | { kind: 'skipped'; occurrence: OccurrenceRef; decidedAt: string; reason: string; channels: ChannelOutcome[] }
+  /** `count`: the decision stands for that many occurrences, the last of which it names (a snooze's span). */
+  | { kind: 'skipped'; occurrence: OccurrenceRef; decidedAt: string; reason: string; channels: ChannelOutcome[]; count?: number }
   | { kind: 'missed'; occurrence: OccurrenceRef; decidedAt: string; lateByMs: number; count: number };

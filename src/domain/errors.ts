@@ -13,6 +13,8 @@ export const ChimeErrorType = {
   RecurrenceInvalid: 'recurrence_invalid',
   /** The user has no usable contact point for a channel. */
   NoContactPoint: 'no_contact_point',
+  /** The user's stored preferences cannot be read as valid (a retry will not fix them; an update will). */
+  PreferencesInvalid: 'preferences_invalid',
 } as const;
 export type ChimeErrorType = (typeof ChimeErrorType)[keyof typeof ChimeErrorType];
 

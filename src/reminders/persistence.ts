@@ -7,6 +7,8 @@ import type { RecurrenceInput } from '../domain/recurrence/index.js';
 import type { TenantId, UserId } from '../domain/ids.js';
 import { createReminderStore, type ReminderRecord, type StoredRecurrence } from '../storage/reminders.js';
 import { createCategoryPolicyStore } from '../storage/category-policies.js';
+import { createDecisionLog, type DecisionRecord } from '../storage/decisions.js';
+import type { OccurrenceDecision } from '../domain/decisions.js';
 import { createLedger } from '../storage/ledger.js';
 import { createTenantStore } from '../storage/tenants.js';
 import { createUserStore } from '../storage/users.js';
@@ -39,8 +41,32 @@ function toStored(record: ReminderRecord): StoredReminder {
       ...(Object.keys(record.policy).length > 0 ? { policy: record.policy } : {}),
     },
     status: record.status,
+    ...(record.statusReason !== undefined ? { statusReason: record.statusReason } : {}),
     createdAt: record.createdAt.toISOString(),
   };
+}
+
+/** A stored decision as the workflow made it (rows written before the full decision was kept: rebuilt from the columns). */
+function toDecision(record: DecisionRecord): OccurrenceDecision {
+  const kept = record.details.decision as OccurrenceDecision | undefined;
+  if (kept) return kept;
+  const occurrence = {
+    reminderId: 'reminderId' in record.source ? record.source.reminderId : record.source.scheduleId,
+    recurrenceId: record.recurrenceId,
+    scheduledFor: record.occurrenceAt.toISOString(),
+  };
+  const decidedAt = record.decidedAt.toISOString();
+  const channels = record.channels as Extract<OccurrenceDecision, { kind: 'delivered' }>['channels'];
+  switch (record.kind) {
+    case 'deferred':
+      return { kind: 'deferred', occurrence, decidedAt, until: (record.deferredUntil ?? record.decidedAt).toISOString(), explanation: record.reason ?? '' };
+    case 'missed':
+      return { kind: 'missed', occurrence, decidedAt, lateByMs: Number(record.details.lateByMs ?? 0), count: Number(record.details.count ?? 1) };
+    case 'skipped':
+      return { kind: 'skipped', occurrence, decidedAt, reason: record.reason ?? '', channels };
+    default:
+      return { kind: 'delivered', occurrence, decidedAt, channels };
+  }
 }
 
 export function createStoragePersistence(db: Kysely<Database>): ReminderPersistence {
@@ -49,6 +75,7 @@ export function createStoragePersistence(db: Kysely<Database>): ReminderPersiste
   const reminders = createReminderStore(db);
   const ledger = createLedger(db);
   const categoryPolicies = createCategoryPolicyStore(db);
+  const decisionLog = createDecisionLog(db);
 
   return {
     async saveEmailContact(tenantId: TenantId, userId: UserId, email: string) {
@@ -127,6 +154,10 @@ export function createStoragePersistence(db: Kysely<Database>): ReminderPersiste
     async findReminder(tenantId, reminderId) {
       const record = await reminders.get(tenantId, reminderId);
       return record && toStored(record);
+    },
+
+    async latestDecisions(tenantId, reminderId, limit) {
+      return (await decisionLog.listForReminder(tenantId, reminderId, { limit })).items.map(toDecision);
     },
 
     async listReminders(tenantId, filter) {

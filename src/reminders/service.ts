@@ -10,14 +10,13 @@ import {
   WorkflowUpdateFailedError,
   type WorkflowClient,
 } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
+import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { compileRecurrence, normalizeRecurrence, parseICal, type RecurrenceInput } from '../domain/recurrence/index.js';
 import type { Channel } from '../domain/delivery.js';
 import { ReminderId, type TenantId, UserId } from '../domain/ids.js';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../domain/errors.js';
 import {
   cancelReminderUpdate,
-  decisionsQuery,
   editReminderUpdate,
   pauseReminderUpdate,
   REMINDER_WORKFLOW_TYPE,
@@ -26,6 +25,7 @@ import {
   resumeReminderUpdate,
   skipNextOccurrenceUpdate,
   snoozeOccurrenceUpdate,
+  UpdateRejection,
   type EditReminderPatch,
   type OccurrenceDecision,
   type ReminderDefinition,
@@ -35,8 +35,15 @@ import {
   type ZoneMode,
 } from '../../workflows/reminder.js';
 import { ReminderIdKey, StatusKey, TenantIdKey, UserIdKey } from '../../workflows/search-attributes.js';
-import { previewOccurrences, recurrenceIdFor, resolvePolicy, type PolicyOverrides, type PreviewItem } from '../domain/policy/index.js';
-import { validatePreferences } from '../domain/preferences/index.js';
+import {
+  previewOccurrences,
+  recurrenceIdFor,
+  recurrenceInZone,
+  resolvePolicy,
+  type PolicyOverrides,
+  type PreviewItem,
+} from '../domain/policy/index.js';
+import { validatePreferences, type Preferences } from '../domain/preferences/index.js';
 
 export const DEFAULT_CATEGORY = 'reminders';
 
@@ -82,12 +89,23 @@ export interface ReminderView {
   id: string;
   userId: string;
   status: ReminderStatus;
+  /** Why a `blocked` reminder cannot plan. */
+  statusReason?: string;
   title: string;
   description: string;
   recurrence: RecurrenceInput;
+  /** The zone the rule is expanded in now: the rule's own (pinned), or the user's current one (follow-user). */
+  timeZone: string;
   channels: Channel[];
   category: string;
   upcoming: { utc: string; local: string }[];
+  /** What the workflow waits for now (a snooze or a deferral moves `dueAt`); only when read live. */
+  next?: { utc: string; local: string; dueAt: string };
+  /**
+   * `live`: read from the running workflow; `stored`: from the database, because the workflow has
+   * ended, is past retention, or did not answer within the query timeout (no worker running).
+   */
+  state: 'live' | 'stored';
   workflowId: string;
   createdAt: string;
 }
@@ -113,6 +131,7 @@ export interface StoredReminder {
   id: ReminderId;
   definition: ReminderDefinition;
   status: ReminderStatus;
+  statusReason?: string;
   createdAt: string;
 }
 
@@ -136,6 +155,8 @@ export interface ReminderPersistence {
     tenantId: TenantId,
     filter: { userId?: string; status?: ReminderStatus; limit: number; cursor?: string },
   ): Promise<{ items: StoredReminder[]; nextCursor: string | null }>;
+  /** The reminder's latest recorded decisions, newest first. */
+  latestDecisions(tenantId: TenantId, reminderId: ReminderId, limit: number): Promise<OccurrenceDecision[]>;
 }
 
 export interface ReminderServiceDeps {
@@ -144,9 +165,12 @@ export interface ReminderServiceDeps {
   persistence: ReminderPersistence;
   /** Passed to every new reminder workflow; see ReminderWorkflowInput.catchUpWindowMs. */
   catchUpWindowMs?: number;
+  /** How long a read waits for the workflow's answer before it answers from the database. */
+  queryTimeoutMs?: number;
 }
 
 const UPCOMING_SHOWN = 5;
+export const DEFAULT_QUERY_TIMEOUT_MS = 3_000;
 
 const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 32);
 
@@ -155,31 +179,67 @@ function checkRecurrence(recurrence: RecurrenceInput): string {
   return compileRecurrence(recurrence).describe();
 }
 
-export function createReminderService({ workflows, taskQueue, persistence, catchUpWindowMs }: ReminderServiceDeps) {
-  function view(reminder: StoredReminder, state?: ReminderState): ReminderView {
-    const definition = state?.definition ?? reminder.definition;
-    const recurrence = compileRecurrence(
-      definition.zoneMode === 'follow-user' && state?.userTimeZone
-        ? { ...definition.recurrence, tzid: state.userTimeZone }
-        : definition.recurrence,
-    );
-    const status = state?.status ?? reminder.status;
+export function createReminderService({
+  workflows,
+  taskQueue,
+  persistence,
+  catchUpWindowMs,
+  queryTimeoutMs = DEFAULT_QUERY_TIMEOUT_MS,
+}: ReminderServiceDeps) {
+  /** The user's preferences as stored now, completed with defaults (the rule's zone when they have none). */
+  async function preferencesFor(tenantId: TenantId, userId: UserId, fallbackTimeZone: string): Promise<{ stored: unknown; preferences: Preferences }> {
+    const stored = await persistence.preferencesOf(tenantId, userId);
+    return { stored, preferences: validatePreferences({ timeZone: fallbackTimeZone, ...((stored as object | undefined) ?? {}) }) };
+  }
+
+  /**
+   * The reminder as the API shows it. Upcoming occurrences come from the rule in the zone the
+   * workflow plans with — the user's current one for follow-user reminders, read the same way — so
+   * create, read, preview and delivery agree.
+   */
+  async function view(reminder: StoredReminder, live?: ReminderState): Promise<ReminderView> {
+    const definition = live?.definition ?? reminder.definition;
+    let userZone: string | undefined;
+    if (definition.zoneMode === 'follow-user') {
+      // Unreadable stored preferences block the workflow (its status says why); the view falls back to the rule's zone.
+      userZone = await preferencesFor(reminder.tenantId, reminder.userId, definition.recurrence.tzid).then(
+        ({ preferences }) => preferences.timeZone,
+        () => undefined,
+      );
+    }
+    const rule = recurrenceInZone(definition.recurrence, definition.zoneMode, userZone);
+    const recurrence = compileRecurrence(rule);
+    const status = live?.status ?? reminder.status;
+    const statusReason = live ? live.blockedReason : reminder.statusReason;
     return {
       id: reminder.id,
       userId: reminder.userId,
       status,
+      ...(status === 'blocked' && statusReason ? { statusReason } : {}),
       title: definition.content.title,
       description: recurrence.describe(),
       recurrence: definition.recurrence,
+      timeZone: rule.tzid,
       channels: definition.channels,
       category: definition.category,
       upcoming:
-        status === 'active' || status === 'paused'
+        status === 'active' || status === 'paused' || status === 'blocked'
           ? recurrence.take(UPCOMING_SHOWN, Date.now()).map(({ utc, local }) => ({ utc, local }))
           : [],
+      ...(live?.next ? { next: live.next } : {}),
+      state: live ? 'live' : 'stored',
       workflowId: reminderWorkflowId(reminder.tenantId, reminder.userId, reminder.id),
       createdAt: reminder.createdAt,
     };
+  }
+
+  /** The workflow's state, or undefined when it has ended past retention, is gone or does not answer in time. */
+  async function liveState(reminder: StoredReminder): Promise<ReminderState | undefined> {
+    try {
+      return await workflows.connection.withDeadline(Date.now() + queryTimeoutMs, () => handleOf(reminder).query(reminderStateQuery));
+    } catch {
+      return undefined; // the database holds the definition, the status and every decision
+    }
   }
 
   async function load(actor: Actor, reminderId: ReminderId): Promise<StoredReminder> {
@@ -203,7 +263,12 @@ export function createReminderService({ workflows, taskQueue, persistence, catch
       state = await run(handleOf(reminder));
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) {
-        throw new ConflictError(error.cause instanceof Error ? error.cause.message : 'the reminder refused the change');
+        const cause = error.cause;
+        if (cause instanceof ApplicationFailure && cause.type === UpdateRejection.InvalidInput) {
+          const field = typeof cause.details?.[0] === 'string' ? cause.details[0] : 'body';
+          throw new InvalidInputError(field, cause.message.startsWith(`${field} `) ? cause.message.slice(field.length + 1) : cause.message);
+        }
+        throw new ConflictError(cause instanceof Error ? cause.message : 'the reminder refused the change');
       }
       if (error instanceof WorkflowNotFoundError) throw new ConflictError(`the reminder has ended`);
       throw error;
@@ -221,11 +286,10 @@ export function createReminderService({ workflows, taskQueue, persistence, catch
     count: number,
     afterEpochMs: number,
   ): Promise<PreviewView> {
-    const stored = userId ? await persistence.preferencesOf(actor.tenantId, UserId(userId)) : undefined;
-    const preferences = validatePreferences({ timeZone: definition.recurrence.tzid, ...((stored as object | undefined) ?? {}) });
-    const recurrence =
-      definition.zoneMode === 'follow-user' && stored ? { ...definition.recurrence, tzid: preferences.timeZone } : definition.recurrence;
-    const rule = compileRecurrence(recurrence);
+    const { stored, preferences } = userId
+      ? await preferencesFor(actor.tenantId, UserId(userId), definition.recurrence.tzid)
+      : { stored: undefined, preferences: validatePreferences({ timeZone: definition.recurrence.tzid }) };
+    const rule = compileRecurrence(recurrenceInZone(definition.recurrence, definition.zoneMode, stored ? preferences.timeZone : undefined));
     const occurrences = rule.take(count, afterEpochMs).map((o) => ({ ...o, recurrenceId: recurrenceIdFor(definition.zoneMode, o) }));
     return {
       description: rule.describe(),
@@ -341,13 +405,13 @@ export function createReminderService({ workflows, taskQueue, persistence, catch
         ...(query.cursor ? { cursor: query.cursor } : {}),
         limit: query.limit ?? 20,
       });
-      return { data: page.items.map((r) => view(r)), nextCursor: page.nextCursor };
+      return { data: await Promise.all(page.items.map((r) => view(r))), nextCursor: page.nextCursor };
     },
 
+    /** Live from the workflow when it answers within the query timeout, else from the database (`state: 'stored'`). */
     async get(actor: Actor, reminderId: ReminderId): Promise<ReminderView> {
       const reminder = await load(actor, reminderId);
-      const state = await handleOf(reminder).query(reminderStateQuery);
-      return view(reminder, state);
+      return view(reminder, await liveState(reminder));
     },
 
     async deliveries(actor: Actor, reminderId: ReminderId, page: { limit?: number; cursor?: string }) {
@@ -356,9 +420,10 @@ export function createReminderService({ workflows, taskQueue, persistence, catch
       return { data: result.items, nextCursor: result.nextCursor };
     },
 
+    /** The latest decisions, oldest first: always from the database, where the workflow records each one. */
     async decisions(actor: Actor, reminderId: ReminderId, limit: number): Promise<OccurrenceDecision[]> {
       const reminder = await load(actor, reminderId);
-      return handleOf(reminder).query(decisionsQuery, limit);
+      return (await persistence.latestDecisions(reminder.tenantId, reminder.id, limit)).reverse();
     },
 
     edit(actor: Actor, reminderId: ReminderId, patch: EditReminderPatch): Promise<ReminderView> {

@@ -10,7 +10,9 @@
  *            out is still recorded, never lost); `failed`/`unknown` only settle the caller's own claim.
  *
  * A claim's lease bounds how long a crashed worker blocks the key; set it to at least the delivery
- * activity's start-to-close timeout.
+ * activity's start-to-close timeout. A claim that names its claimant (the activity) and attempt is
+ * taken over at once by a later attempt of the same claimant: Temporal starts attempt n + 1 only
+ * after attempt n failed or timed out, so a dead worker never blocks the key for the whole lease.
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Channel } from '../domain/delivery.js';
@@ -55,6 +57,12 @@ export interface ClaimRequest {
   channel: Channel;
   /** The occurrence's category (counted by frequency caps, see `countSent`). */
   category?: string;
+}
+
+/** Who claims: one Temporal activity (workflow run + activity id) and its attempt number. */
+export interface Claimant {
+  id: string;
+  attempt: number;
 }
 
 export type ClaimResult =
@@ -128,9 +136,13 @@ export function createLedger(db: Kysely<Database>) {
      * StorageError `unique_violation` if the key already names a different delivery,
      * `foreign_key_violation` if the user/reminder/schedule does not exist.
      */
-    claim: (request: ClaimRequest, { now = new Date(), leaseMs = DEFAULT_LEASE_MS }: { now?: Date; leaseMs?: number } = {}): Promise<ClaimResult> =>
+    claim: (
+      request: ClaimRequest,
+      { now = new Date(), leaseMs = DEFAULT_LEASE_MS, claimant }: { now?: Date; leaseMs?: number; claimant?: Claimant } = {},
+    ): Promise<ClaimResult> =>
       guard(async () => {
         const leaseExpiresAt = new Date(now.getTime() + leaseMs);
+        const claimedBy = { claimant: claimant?.id ?? null, claimant_attempt: claimant?.attempt ?? null };
         const inserted = await db
           .insertInto('deliveries')
           .values({
@@ -146,6 +158,7 @@ export function createLedger(db: Kysely<Database>) {
             created_at: now,
             claimed_at: now,
             lease_expires_at: leaseExpiresAt,
+            ...claimedBy,
           })
           .onConflict((oc) => oc.column('idempotency_key').doNothing())
           .returningAll()
@@ -163,9 +176,23 @@ export function createLedger(db: Kysely<Database>) {
 
         const retaken = await db
           .updateTable('deliveries')
-          .set({ status: 'claimed', attempts: sql<number>`attempts + 1`, claimed_at: now, lease_expires_at: leaseExpiresAt })
+          .set({ status: 'claimed', attempts: sql<number>`attempts + 1`, claimed_at: now, lease_expires_at: leaseExpiresAt, ...claimedBy })
           .where('idempotency_key', '=', request.idempotencyKey)
-          .where((eb) => eb.or([eb('status', '=', 'unknown'), eb.and([eb('status', '=', 'claimed'), eb('lease_expires_at', '<=', now)])]))
+          .where((eb) =>
+            eb.or([
+              eb('status', '=', 'unknown'),
+              eb.and([
+                eb('status', '=', 'claimed'),
+                eb.or([
+                  eb('lease_expires_at', '<=', now),
+                  // A later attempt of the same activity: the earlier one is over (failed or timed out).
+                  ...(claimant
+                    ? [eb.and([eb('claimant', '=', claimant.id), eb('claimant_attempt', '<', claimant.attempt)])]
+                    : []),
+                ]),
+              ]),
+            ]),
+          )
           .returningAll()
           .executeTakeFirst();
         if (retaken) return { kind: 'acquired', delivery: toRecord(retaken) };

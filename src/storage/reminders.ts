@@ -31,17 +31,22 @@ export interface ReminderRecord {
   category: string;
   policy: Record<string, unknown>;
   status: ReminderStatus;
+  /** Why a `blocked` reminder cannot plan. */
+  statusReason?: string;
   version: number;
   createdAt: Date;
   updatedAt: Date;
 }
 
-export type NewReminder = Omit<ReminderRecord, 'status' | 'version' | 'createdAt' | 'updatedAt' | 'policy'> & {
+export type NewReminder = Omit<ReminderRecord, 'status' | 'statusReason' | 'version' | 'createdAt' | 'updatedAt' | 'policy'> & {
   status?: ReminderStatus;
   policy?: Record<string, unknown>;
 };
 
-export type ReminderPatch = Partial<Pick<ReminderRecord, 'recurrence' | 'zoneMode' | 'content' | 'channels' | 'category' | 'policy' | 'status'>>;
+export type ReminderPatch = Partial<Pick<ReminderRecord, 'recurrence' | 'zoneMode' | 'content' | 'channels' | 'category' | 'policy' | 'status'>> & {
+  /** null clears it. */
+  statusReason?: string | null;
+};
 
 export interface ReminderFilter {
   userId?: UserId;
@@ -93,6 +98,7 @@ const toRecord = (row: Selectable<RemindersTable>): ReminderRecord => ({
   category: row.category,
   policy: row.policy,
   status: row.status,
+  ...(row.status_reason !== null ? { statusReason: row.status_reason } : {}),
   version: row.version,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
@@ -144,6 +150,7 @@ export function createReminderStore(db: Kysely<Database>) {
         if (patch.category) set.category = patch.category;
         if (patch.policy) set.policy = json(patch.policy);
         if (patch.status) set.status = patch.status;
+        if (patch.statusReason !== undefined) set.status_reason = patch.statusReason;
         let query = db.updateTable('reminders').set(set).where('tenant_id', '=', tenantId).where('id', '=', id);
         if (options.expectedVersion !== undefined) query = query.where('version', '=', options.expectedVersion);
         const row = await query.returningAll().executeTakeFirst();

@@ -67,7 +67,7 @@ export interface UsersTable {
 }
 
 export type ZoneMode = 'pinned' | 'follow-user';
-export type ReminderStatus = 'active' | 'paused' | 'cancelled' | 'completed';
+export type ReminderStatus = 'active' | 'paused' | 'blocked' | 'cancelled' | 'completed';
 
 /** The recurrence definition columns shared by reminders and audience schedules. */
 export interface RecurrenceColumns {
@@ -96,6 +96,8 @@ export interface RemindersTable extends RecurrenceColumns {
   category: string;
   policy: JSONColumnType<Record<string, unknown>, string | undefined, string>;
   status: ColumnType<ReminderStatus, ReminderStatus | undefined, ReminderStatus>;
+  /** Why the workflow is `blocked` (null otherwise). */
+  status_reason: ColumnType<string | null, string | null | undefined, string | null>;
   version: ColumnType<number, number | undefined, number>;
   created_at: CreatedAt;
   updated_at: Instant;
@@ -161,6 +163,9 @@ export interface DeliveriesTable {
   claimed_at: Instant;
   /** A claim whose lease has run out may be taken over by a retry (its worker is presumed dead). */
   lease_expires_at: Instant;
+  /** Who holds the claim (a Temporal activity: workflow run and activity id) and with which attempt. */
+  claimant: ColumnType<string | null, string | null | undefined, string | null>;
+  claimant_attempt: ColumnType<number | null, number | null | undefined, number | null>;
   settled_at: NullableInstant;
 }
 

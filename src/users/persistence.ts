@@ -18,15 +18,23 @@ export function createUserPersistence(db: Kysely<Database>): UserPersistence {
       return user && { preferences: user.preferences, version: user.version, updatedAt: user.updatedAt };
     },
 
-    async writePreferences({ tenantId }, userId, preferences, expectedVersion) {
+    async changePreferences({ tenantId }, userId, change, expectedVersion) {
       await tenants.ensure({ id: tenantId, name: tenantId });
       await users.ensure(tenantId, userId);
+      let before: Record<string, unknown> = {};
       try {
-        const written =
-          expectedVersion === undefined
-            ? await users.modifyPreferences(tenantId, userId, () => preferences)
-            : await users.updatePreferences(tenantId, userId, { expectedVersion, preferences });
-        return { version: written.version, updatedAt: written.updatedAt };
+        if (expectedVersion === undefined) {
+          const written = await users.modifyPreferences(tenantId, userId, (current) => {
+            before = current;
+            return change(structuredClone(current));
+          });
+          return { before, version: written.version, updatedAt: written.updatedAt };
+        }
+        const current = await users.get(tenantId, userId);
+        if (!current || current.version !== expectedVersion) return 'version_conflict';
+        before = current.preferences;
+        const written = await users.updatePreferences(tenantId, userId, { expectedVersion, preferences: change(structuredClone(before)) });
+        return { before, version: written.version, updatedAt: written.updatedAt };
       } catch (error) {
         if (isStorageError(error, StorageErrorType.VersionConflict)) return 'version_conflict';
         throw error;

@@ -11,7 +11,6 @@ import { createReminderService } from '../../src/reminders/service.js';
 import { createChimeWorker } from '../../src/temporal/worker.js';
 import {
   editReminderUpdate,
-  preferencesChangedSignal,
   REMINDER_WORKFLOW_TYPE,
   reminderStateQuery,
   upcomingQuery,
@@ -154,7 +153,7 @@ describe('reminder lifecycle', () => {
     const reminder = await create('curie', { zoneMode: 'follow-user' });
     const handle = handleOf(reminder);
     expect((await plannedState(() => handle.query(reminderStateQuery))).next.local).toMatch(/T09:00:00\+0[12]:00$/);
-    await handle.signal(preferencesChangedSignal, { timeZone: 'America/New_York' });
+    await stack.api.users.putPreferences('curie', { timeZone: 'America/New_York' });
     const state = await eventually(async () => {
       const s = await handle.query(reminderStateQuery);
       return s.next?.local.endsWith('-05:00') || s.next?.local.endsWith('-04:00') ? s : undefined;

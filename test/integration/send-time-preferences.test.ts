@@ -136,10 +136,9 @@ describe('send-time preferences', () => {
     });
     const before = (await plannedState(() => handleOf(reminder).query(reminderStateQuery))).next.utc;
     await putPreferences('pia', { timeZone: 'Asia/Tokyo', contacts: { email: { address: 'pia@example.com', verified: true } } });
-    const after = await eventually(async () => {
-      const s = await handleOf(reminder).query(reminderStateQuery);
-      return s.generation > 0 ? s : undefined;
-    });
+    // An Update is handled after the signal the PUT sent: its answer shows the state after the move.
+    const after = await stack.api.reminders.edit(reminder.id, { content: { title: 'Market opens', body: 'The bell rings.' } });
+    expect(after.timeZone).toBe('America/New_York');
     expect(after.next?.utc).toBe(before);
     expect(after.next?.local).toMatch(/T09:30:00-0[45]:00$/);
   });

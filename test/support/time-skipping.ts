@@ -72,17 +72,3 @@ export async function startTimeSkippingStack(
     },
   };
 }
-
-/** Advances the server's clock step by step until `probe` returns a value (each step lets the worker run). */
-export async function skipUntil<T>(
-  env: TestWorkflowEnvironment,
-  probe: () => Promise<T | undefined>,
-  { step = '10 minutes', maxSteps = 1_000 }: { step?: string; maxSteps?: number } = {},
-): Promise<T> {
-  for (let i = 0; i < maxSteps; i++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await env.sleep(step);
-  }
-  throw new Error(`condition not met within ${maxSteps} steps of ${step}`);
-}

@@ -12,7 +12,7 @@ import { createUserPersistence } from '../../src/users/persistence.js';
 import { createUserService } from '../../src/users/service.js';
 import { reminderStateQuery, type ReminderState, type reminderWorkflow } from '../../workflows/reminder.js';
 import { recordHistory } from '../support/histories.js';
-import { skipUntil, startTimeSkippingStack, type TimeSkippingStack } from '../support/time-skipping.js';
+import { startTimeSkippingStack, type TimeSkippingStack } from '../support/time-skipping.js';
 
 let stack: TimeSkippingStack;
 beforeAll(async () => {

@@ -3,11 +3,17 @@ import { UserId } from '../../domain/ids.js';
 import type { UserService } from '../../users/service.js';
 import { actorOf } from '../auth.js';
 import { ProblemSchema } from '../problem.js';
-import { IfMatchHeaders, PreferencesInput, UserParams, UserView } from '../schemas/users.js';
+import { IfMatchHeaders, PreferencesInput, PreferencesMergePatch, UserParams, UserView } from '../schemas/users.js';
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
 
+/** The version in an `If-Match` header (`"3"` or `3`), if one was sent. */
+const expectedVersion = (ifMatch: string | undefined) => (ifMatch === undefined ? undefined : Number(ifMatch.replaceAll('"', '')));
+
 export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = async (app, { users }) => {
+  // RFC 7396's media type is JSON to parse; the route accepts plain JSON too.
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+
   app.get(
     '/v1/users/:userId',
     { schema: { summary: "A user and their preferences", params: UserParams, response: { 200: UserView, ...problems } } },
@@ -21,7 +27,8 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
     '/v1/users/:userId/preferences',
     {
       schema: {
-        summary: "Replace a user's preferences (creates the user); running reminders pick them up at once",
+        summary:
+          "Replace a user's preferences (creates the user): omitted fields take their defaults, except `contacts`, which are kept when omitted; running reminders pick them up at once",
         params: UserParams,
         headers: IfMatchHeaders,
         body: PreferencesInput,
@@ -29,9 +36,27 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
       },
     },
     async (request, reply) => {
-      const ifMatch = request.headers['if-match'];
-      const expected = ifMatch === undefined ? undefined : Number(ifMatch.replaceAll('"', ''));
+      const expected = expectedVersion(request.headers['if-match']);
       const user = await users.putPreferences(actorOf(request.principal), UserId(request.params.userId), request.body, expected);
+      return reply.header('etag', `"${user.version}"`).send(user);
+    },
+  );
+
+  app.patch(
+    '/v1/users/:userId/preferences',
+    {
+      schema: {
+        summary:
+          "Change some of a user's preferences with a JSON Merge Patch (RFC 7396, `application/merge-patch+json`): members given replace the stored ones, objects merge, null removes; the result must be valid as a whole",
+        params: UserParams,
+        headers: IfMatchHeaders,
+        body: PreferencesMergePatch,
+        response: { 200: UserView, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const expected = expectedVersion(request.headers['if-match']);
+      const user = await users.patchPreferences(actorOf(request.principal), UserId(request.params.userId), request.body, expected);
       return reply.header('etag', `"${user.version}"`).send(user);
     },
   );

@@ -62,19 +62,33 @@ export const OccurrenceView = Type.Object({
   local: Type.String(),
 });
 
-const Status = Type.Union([Type.Literal('active'), Type.Literal('paused'), Type.Literal('completed'), Type.Literal('cancelled')]);
+const Status = Type.Union(
+  [Type.Literal('active'), Type.Literal('paused'), Type.Literal('blocked'), Type.Literal('completed'), Type.Literal('cancelled')],
+  { description: 'blocked: the workflow cannot plan (see statusReason); it plans again after an edit or a preference change' },
+);
 
 export const ReminderView = Type.Object(
   {
     id: Id,
     userId: Id,
     status: Status,
+    statusReason: Type.Optional(Type.String({ description: 'Why a blocked reminder cannot plan' })),
     title: Type.String(),
     description: Type.String({ description: 'Human description of the recurrence' }),
     recurrence: RecurrenceSchema,
+    timeZone: Type.String({ description: "The zone the rule is expanded in now: its own (pinned) or the user's current one (follow-user)" }),
     channels: Type.Array(Type.String()),
     category: Type.String(),
     upcoming: Type.Array(OccurrenceView),
+    next: Type.Optional(
+      Type.Object(
+        { utc: Type.String({ format: 'date-time' }), local: Type.String(), dueAt: Type.String({ format: 'date-time' }) },
+        { description: 'What the workflow waits for now; dueAt moves with a snooze or a deferral (live reads only)' },
+      ),
+    ),
+    state: Type.Union([Type.Literal('live'), Type.Literal('stored')], {
+      description: 'live: read from the running workflow; stored: from the database (the workflow has ended, is gone, or did not answer in time)',
+    }),
     workflowId: Type.String(),
     createdAt: Type.String({ format: 'date-time' }),
   },

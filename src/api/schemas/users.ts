@@ -9,6 +9,11 @@ export const PreferencesInput = Type.Partial(PreferencesSchema, {
   description: 'A user\'s preferences; `timeZone` is required, omitted fields take their defaults',
 });
 
+/** Validated after merging into the stored document (the merged result must be valid preferences). */
+export const PreferencesMergePatch = Type.Record(Type.String(), Type.Unknown(), {
+  description: 'An RFC 7396 merge patch of the preferences, e.g. { "quietHours": null } or { "contacts": { "sms": { "number": "+33612345678", "verified": true } } }',
+});
+
 export const UserView = Type.Object(
   {
     id: Type.String(),

@@ -51,10 +51,16 @@ export interface DecisionInput {
   recentSends?: Partial<Record<Channel, number>>;
   /** A later occurrence of the same reminder is already due (scheduledFor ≤ now): for collapse. */
   pendingNewer?: boolean;
+  /**
+   * How long a send may take from `now` before it is decided again (the catch-up window): gives each
+   * `send` its `sendBy`. Absent (previews): no bound is computed.
+   */
+  deliveryWindowMs?: number;
 }
 
 export type ChannelDecision =
-  | { channel: Channel; action: 'send'; quietHoursBypassed: boolean; explanation: string }
+  /** `sendBy`: past this instant the delivery stops retrying and the occurrence is decided again (expiry included). */
+  | { channel: Channel; action: 'send'; quietHoursBypassed: boolean; explanation: string; sendBy?: number }
   | { channel: Channel; action: 'defer'; until: number; reason: DeferReason; explanation: string }
   | { channel: Channel; action: 'skip'; reason: SkipReason; explanation: string };
 
@@ -94,7 +100,7 @@ export function decide(input: DecisionInput): OccurrenceDecision {
 
 function decideChannel(
   channel: Channel,
-  { occurrence, preferences, policy, now, recentSends, pendingNewer }: DecisionInput,
+  { occurrence, preferences, policy, now, recentSends, pendingNewer, deliveryWindowMs }: DecisionInput,
   quiet: { until: number; interval: QuietInterval } | undefined,
 ): ChannelDecision {
   const label = LABEL[channel];
@@ -160,6 +166,10 @@ function decideChannel(
     );
   }
 
+  const sendBy =
+    deliveryWindowMs === undefined
+      ? undefined
+      : Math.min(now + deliveryWindowMs, expireAfterMs === undefined ? Infinity : occurrence.scheduledFor + expireAfterMs);
   return {
     channel,
     action: 'send',
@@ -167,6 +177,7 @@ function decideChannel(
     explanation: bypassed && quiet
       ? `${label}: send now, bypassing quiet hours ${windowLabel(quiet.interval.window)} ${zone} (critical)`
       : `${label}: send now`,
+    ...(sendBy !== undefined ? { sendBy } : {}),
   };
 }
 

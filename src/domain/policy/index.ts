@@ -26,5 +26,5 @@ export {
   type QuietHoursMode,
 } from './policy.js';
 export { intervalOn, quietIntervalAt, quietUntil, windowFor, type QuietInterval } from './quiet-hours.js';
-export { DEFAULT_ZONE_MODE, ZONE_MODES, recurrenceIdFor, type ZoneMode } from './zone-mode.js';
+export { DEFAULT_ZONE_MODE, ZONE_MODES, recurrenceIdFor, recurrenceInZone, type ZoneMode } from './zone-mode.js';
 export { previewOccurrences, type PreviewItem, type PreviewOccurrence } from './preview.js';

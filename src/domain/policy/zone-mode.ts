@@ -18,3 +18,8 @@ export const DEFAULT_ZONE_MODE: ZoneMode = 'pinned';
 export function recurrenceIdFor(zoneMode: ZoneMode, occurrence: { wall: string; utc: string }): string {
   return zoneMode === 'follow-user' ? occurrence.wall : occurrence.utc;
 }
+
+/** The rule a reminder expands: a follow-user rule in the user's current zone, a pinned one in its own. */
+export function recurrenceInZone<R extends { tzid: string }>(recurrence: R, zoneMode: ZoneMode, userTimeZone: string | undefined): R {
+  return zoneMode === 'follow-user' && userTimeZone ? { ...recurrence, tzid: userTimeZone } : recurrence;
+}
