@@ -63,6 +63,8 @@ export const ConfigSchema = Type.Object({
   }),
   /** A late occurrence is still delivered within this window, else recorded as missed. */
   catchUpWindowMs: Type.Integer({ minimum: 0 }),
+  /** How long a read waits for a reminder's workflow before answering from the database. */
+  queryTimeoutMs: Type.Integer({ minimum: 100 }),
   rateLimitPerMinute: Type.Integer({ minimum: 1 }),
   logLevel: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -150,6 +152,7 @@ export function loadConfig(env: Env = process.env): Config {
       ledgerDays: int(env, 'CHIME_LEDGER_RETENTION_DAYS', 0),
     },
     catchUpWindowMs: int(env, 'CHIME_CATCH_UP_WINDOW_MS', 15 * 60_000),
+    queryTimeoutMs: int(env, 'CHIME_QUERY_TIMEOUT_MS', 3_000),
     rateLimitPerMinute: int(env, 'CHIME_RATE_LIMIT_PER_MINUTE', 600),
     logLevel: opt(env, 'CHIME_LOG_LEVEL') ?? 'info',
   };

@@ -38,6 +38,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { RetryState } from '@temporalio/common';
 import type { DeliveryReceipt, ReminderActivities } from '../activities/index.js';
 import type { ChannelDecision } from '../src/domain/policy/decide.js';
 import { recurrenceIdFor } from '../src/domain/policy/zone-mode.js';
@@ -146,7 +147,9 @@ function assertValidPatch(patch: EditReminderPatch): void {
   }
 }
 
-const isTimeout = (error: unknown) => error instanceof ActivityFailure && error.cause instanceof TimeoutFailure;
+/** Out of time: the attempt timed out, or the retry policy stopped because the next attempt would start too late. */
+const isTimeout = (error: unknown) =>
+  error instanceof ActivityFailure && (error.cause instanceof TimeoutFailure || error.retryState === RetryState.TIMEOUT);
 
 /** How one delivery ended, as the loop sees it. */
 type DeliveryResult =
@@ -425,7 +428,8 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
     } catch (error) {
       // Retries are exhausted only for failures a retry cannot fix (the rule, the stored preferences).
       status = 'blocked';
-      blockedReason = error instanceof ActivityFailure && error.cause ? error.cause.message : String(error);
+      const failure = error instanceof ActivityFailure && error.cause ? error.cause : error;
+      blockedReason = failure instanceof Error ? failure.message : String(failure);
       return;
     }
     if (generation !== seen) return; // changed while planning: the next turn plans again
@@ -504,11 +508,14 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
     );
   };
 
-  /** Why a send for `channel` of the occurrence in hand must not start (or go on), if it must not. */
-  const stopReason = (c: CurrentOccurrence, channel?: Channel): StopReason | undefined => {
+  /**
+   * Why a send for `channel` must not start (or go on), if it must not: a pause, a cancel, the
+   * channel's removal. (A rule edit lets an occurrence already being sent finish; a deferred one of
+   * the old rule ends at the top of the next turn.)
+   */
+  const stopReason = (channel?: Channel): StopReason | undefined => {
     if (status === 'cancelled') return 'cancelled';
     if (status === 'paused') return 'paused';
-    if (c.ruleVersion !== versions.rule) return 'rule_changed';
     if (channel && !definition.channels.includes(channel)) return 'channel_removed';
     return undefined;
   };
@@ -531,8 +538,8 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
           (receipt): DeliveryResult => ({ kind: 'sent', receipt }),
           (error: unknown): DeliveryResult => (isTimeout(error) ? { kind: 'timed_out' } : { kind: 'failed', error }),
         );
-      const stopped = condition(() => stopReason(c, verdict.channel) !== undefined).then(
-        (): DeliveryResult => ({ kind: 'stopped', reason: stopReason(c, verdict.channel)! }),
+      const stopped = condition(() => stopReason(verdict.channel) !== undefined).then(
+        (): DeliveryResult => ({ kind: 'stopped', reason: stopReason(verdict.channel)! }),
       );
       stopped.catch(() => undefined); // cancelled below when the delivery wins
       const result = await Promise.race([delivery, stopped]);
@@ -584,7 +591,7 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
         // Preferences that cannot be read as valid: the occurrence fails with that reason, the series goes on.
         return finish(c, c.pending.map((channel) => channelOutcome.failed(channel, error)));
       }
-      if (stopReason(c)) return; // paused, cancelled or edited meanwhile: the next turn ends it
+      if (stopReason()) return; // paused or cancelled meanwhile: the next turn ends it
 
       for (const verdict of verdicts) {
         if (verdict.action !== 'skip') continue;
@@ -592,7 +599,7 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
         c.pending = c.pending.filter((channel) => channel !== verdict.channel);
       }
       for (const verdict of verdicts) {
-        if (verdict.action !== 'send' || stopReason(c, verdict.channel)) continue;
+        if (verdict.action !== 'send' || stopReason(verdict.channel)) continue;
         const { channel } = verdict;
         const settle = (outcome: ChannelOutcome) => {
           c.outcomes.push(outcome);

@@ -141,7 +141,7 @@ export async function startWorker(
 
 /** Builds the HTTP app over a Temporal client and the database (tests use the same function). */
 export async function createApi(options: {
-  config: Pick<Config, 'temporal' | 'twilio' | 'retention' | 'rateLimitPerMinute' | 'catchUpWindowMs' | 'logLevel'>;
+  config: Pick<Config, 'temporal' | 'twilio' | 'retention' | 'rateLimitPerMinute' | 'catchUpWindowMs' | 'queryTimeoutMs' | 'logLevel'>;
   workflows: WorkflowClient;
   storage: OpenedDatabase;
   checkReady: () => Promise<void>;
@@ -154,6 +154,7 @@ export async function createApi(options: {
       taskQueue: config.temporal.taskQueue,
       persistence: createStoragePersistence(storage.db),
       catchUpWindowMs: config.catchUpWindowMs,
+      queryTimeoutMs: config.queryTimeoutMs,
     }),
     users: createUserService({ workflows, persistence: createUserPersistence(storage.db) }),
     categories: createCategoryService({ persistence: createCategoryPersistence(storage.db) }),

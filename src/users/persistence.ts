@@ -43,7 +43,7 @@ export function createUserPersistence(db: Kysely<Database>): UserPersistence {
 
     async liveReminderIds({ tenantId }, userId: UserId) {
       const ids: string[] = [];
-      for (const status of ['active', 'paused'] as const) {
+      for (const status of ['active', 'paused', 'blocked'] as const) {
         let cursor: string | undefined;
         do {
           const page = await reminders.list(tenantId, { userId, status, limit: 100, ...(cursor ? { cursor } : {}) });

@@ -59,6 +59,22 @@ describe(`delivery ledger (${testDatabaseKind()})`, () => {
     expect(taken).toMatchObject({ kind: 'acquired', delivery: { attempts: 2, claimedAt: later(60_000), createdAt: t0 } });
   });
 
+  it('a later attempt of the same claimant takes a live claim over at once (its earlier attempt is over); another claimant waits for the lease', async () => {
+    const req = request();
+    const activity = 'reminder/acme/alice/r1/run-1/7';
+    await stores.ledger.claim(req, { now: t0, leaseMs: 120_000, claimant: { id: activity, attempt: 1 } });
+    // Another activity (say, a second workflow run) finds the key busy while the lease lives.
+    expect((await stores.ledger.claim(req, { now: later(20_000), leaseMs: 120_000, claimant: { id: 'other/run/1', attempt: 1 } })).kind).toBe('busy');
+    // The same attempt retried by a confused caller does not take over either.
+    expect((await stores.ledger.claim(req, { now: later(20_000), leaseMs: 120_000, claimant: { id: activity, attempt: 1 } })).kind).toBe('busy');
+    // Attempt 2 of the same activity: Temporal started it because attempt 1 died (heartbeat timeout).
+    const taken = await stores.ledger.claim(req, { now: later(21_000), leaseMs: 120_000, claimant: { id: activity, attempt: 2 } });
+    expect(taken).toMatchObject({ kind: 'acquired', delivery: { attempts: 2, claimedAt: later(21_000) } });
+    // The dead attempt's late "unknown" no longer settles the key: only the live claim does.
+    await stores.ledger.settle(req.idempotencyKey, { status: 'unknown', errorType: 'timeout', errorMessage: 'late' }, { attempt: 1 });
+    expect((await stores.ledger.get(req.idempotencyKey))?.status).toBe('claimed');
+  });
+
   it('a transient failure (unknown) lets the retry claim again; a permanent failure is final', async () => {
     const transient = request();
     await stores.ledger.claim(transient, { now: t0 });

@@ -432,3 +432,26 @@ describe('the decision is plain data', () => {
     expect(JSON.parse(JSON.stringify(decision))).toEqual(decision);
   });
 });
+
+describe('send-by bound of a send (the delivery window)', () => {
+  const noQuiet = prefs({ quietHours: null });
+  const sendOf = (c: Case & { deliveryWindowMs?: number }) => {
+    const verdict = decide({ ...input({ ...c, preferences: noQuiet }), ...(c.deliveryWindowMs !== undefined ? { deliveryWindowMs: c.deliveryWindowMs } : {}) }).channels[0];
+    expect(verdict?.action).toBe('send');
+    return verdict as Extract<ChannelDecision, { action: 'send' }>;
+  };
+  const now = at('2024-03-11T09:00[Europe/Paris]');
+
+  it('gives a send the delivery window from now', () => {
+    expect(sendOf({ now, deliveryWindowMs: 15 * 60_000 }).sendBy).toBe(now + 15 * 60_000);
+  });
+
+  it('cuts the window at the expiry when that comes first', () => {
+    const scheduledFor = now - 50 * 60_000; // an hour's expiry leaves ten minutes
+    expect(sendOf({ now, scheduledFor, deliveryWindowMs: 15 * 60_000, policy: { expireAfterMs: HOUR_MS } }).sendBy).toBe(scheduledFor + HOUR_MS);
+  });
+
+  it('sets no bound when no window is given (previews)', () => {
+    expect(sendOf({ now })).not.toHaveProperty('sendBy');
+  });
+});
