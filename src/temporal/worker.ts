@@ -17,8 +17,9 @@ const bundlerOptions: Pick<BundleOptions, 'webpackConfigHook'> = {
   },
 };
 
-export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN'), ...bundlerOptions });
+/** Bundles the workflows (another entry point: an earlier release's, for upgrade tests). */
+export function bundleWorkflows(workflowsPath = WORKFLOWS_PATH): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN'), ...bundlerOptions });
 }
 
 export interface ChimeWorkerOptions {
