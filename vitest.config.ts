@@ -50,6 +50,19 @@ export default defineConfig({
           setupFiles: ['test/setup/quiet-runtime.ts'],
         },
       },
+      {
+        // Process-level faults (worker SIGKILL, Temporal and PostgreSQL restarts) on servers this
+        // suite starts itself: no shared globalSetup. Not part of the default quick loop's budget:
+        // a few minutes on 2 cores.
+        extends: true,
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          setupFiles: ['test/setup/quiet-runtime.ts'],
+          testTimeout: 420_000,
+          hookTimeout: 240_000,
+        },
+      },
     ],
   },
 });

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { STATE_MACHINE_PATCH } from '../../workflows/reminder.js';
 
 export const HISTORIES_DIR = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
 
@@ -21,10 +22,17 @@ const exists = (file: string) =>
     () => false,
   );
 
+/**
+ * The workflow code generation new recordings belong to: the name of the newest patch. When a change
+ * goes behind a new `patched()`, set this to its name, so every scenario is recorded again under the
+ * new code, beside the older generations' files (histories from before any patch have no suffix).
+ */
+export const HISTORY_GENERATION = STATE_MACHINE_PATCH;
+
 /** Saves the history of the handle's run (proto3 JSON, what `historyFromJSON` reads) unless one by that name exists. */
 export async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
   if (process.env.CHIME_RECORD_HISTORIES !== '1') return;
-  const file = path.join(HISTORIES_DIR, `${name}.json`);
+  const file = path.join(HISTORIES_DIR, `${name}.${HISTORY_GENERATION}.json`);
   if (await exists(file)) return; // append-only: never re-record
   await mkdir(HISTORIES_DIR, { recursive: true });
   await writeFile(file, historyToJSON(await handle.fetchHistory()));

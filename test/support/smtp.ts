@@ -3,6 +3,11 @@
  * It records every accepted message, raw, with its envelope, and can be scripted to misbehave per
  * delivery attempt: answer 4xx/5xx at RCPT or after DATA, drop the connection, or take the message
  * and never answer (the client times out after the provider accepted it).
+ *
+ * It can also be put on hold as a whole (`hold()` / `release()`): every message whose DATA completes
+ * meanwhile is kept unanswered and unstored; on release, a held message whose client is still
+ * connected is answered and stored, one whose client went away is dropped — the ambiguous window of
+ * a real relay, where the sender cannot know whether the message was taken.
  */
 import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
@@ -47,6 +52,15 @@ function parseHeaders(raw: string): Record<string, string> {
   return headers;
 }
 
+/** A message whose DATA completed while the server was on hold: neither answered nor stored yet. */
+export interface HeldMail {
+  to: string[];
+  headers: Record<string, string>;
+  heldAt: number;
+  /** False once the client's connection has closed (the message will be dropped on release). */
+  connectionOpen: boolean;
+}
+
 export interface TestSmtpServer {
   url: string;
   received: ReceivedMail[];
@@ -60,6 +74,20 @@ export interface TestSmtpServer {
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
   /** Received messages carrying this Message-ID. */
   receivedWithMessageId(messageId: string): ReceivedMail[];
+  /**
+   * From now on, keep every message whose DATA completes without answering and without storing it
+   * (scripted faults still take precedence for the attempts they name).
+   */
+  hold(): void;
+  /** Messages held since `hold()` and not yet released. */
+  held(): HeldMail[];
+  /** Client connections open now. */
+  openConnections(): number;
+  /**
+   * Ends the hold: answers (250) and stores each held message whose client connection is still
+   * open; drops, never storing, each one whose connection closed meanwhile.
+   */
+  release(): { stored: number; dropped: number };
   close(): Promise<void>;
 }
 
@@ -71,21 +99,48 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
   const faultBySession = new Map<string, SmtpFault>();
   const sockets = new Map<string, Socket>();
   const waiters = new Set<() => void>();
+  let holding = false;
+  const heldMails: {
+    mail: HeldMail;
+    from: string;
+    raw: string;
+    socket: Socket | undefined;
+    answer: () => void;
+  }[] = [];
 
   const socketKey = (address: string | undefined, port: number | undefined) => `${address ?? ''}|${port ?? ''}`;
   const socketOf = (session: SMTPServerSession) => sockets.get(socketKey(session.remoteAddress, session.remotePort));
   const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 
-  function store(session: SMTPServerSession, raw: string, unconfirmed: boolean) {
-    received.push({
-      from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-      to: session.envelope.rcptTo.map((r) => r.address),
-      raw,
-      headers: parseHeaders(raw),
-      receivedAt: Date.now(),
-      unconfirmed,
-    });
+  const envelopeOf = (session: SMTPServerSession) => ({
+    from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+    to: session.envelope.rcptTo.map((r) => r.address),
+  });
+
+  function storeMail(envelope: { from: string; to: string[] }, raw: string, unconfirmed: boolean) {
+    received.push({ ...envelope, raw, headers: parseHeaders(raw), receivedAt: Date.now(), unconfirmed });
     for (const wake of waiters) wake();
+  }
+
+  function store(session: SMTPServerSession, raw: string, unconfirmed: boolean) {
+    storeMail(envelopeOf(session), raw, unconfirmed);
+  }
+
+  const isOpen = (socket: Socket | undefined) => socket !== undefined && !socket.destroyed && !socket.readableEnded;
+
+  /** Keeps a message unanswered until `release()`; remembers whether its client stays connected. */
+  function holdMessage(session: SMTPServerSession, raw: string, answer: () => void) {
+    const socket = socketOf(session);
+    const envelope = envelopeOf(session);
+    const mail: HeldMail = { to: envelope.to, headers: parseHeaders(raw), heldAt: Date.now(), connectionOpen: isOpen(socket) };
+    if (socket && mail.connectionOpen) {
+      const closed = () => {
+        mail.connectionOpen = false;
+      };
+      socket.once('close', closed);
+      socket.once('end', closed);
+    }
+    heldMails.push({ mail, from: envelope.from, raw, socket, answer });
   }
 
   const server = new SMTPServer({
@@ -124,6 +179,7 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
             store(session, raw, true);
             return; // never answer
           default:
+            if (holding) return holdMessage(session, raw, () => callback());
             store(session, raw, false);
             return callback();
         }
@@ -146,6 +202,26 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
       scriptByRecipient.set(to, [...(scriptByRecipient.get(to) ?? []), ...faults]);
     },
     receivedWithMessageId: (messageId) => received.filter((m) => m.headers['message-id'] === messageId),
+    hold() {
+      holding = true;
+    },
+    openConnections: () => sockets.size,
+    held: () => heldMails.map(({ mail, socket }) => ({ ...mail, connectionOpen: mail.connectionOpen && isOpen(socket) })),
+    release() {
+      holding = false;
+      let stored = 0;
+      let dropped = 0;
+      for (const { mail, from, raw, socket, answer } of heldMails.splice(0)) {
+        if (mail.connectionOpen && isOpen(socket)) {
+          storeMail({ from, to: mail.to }, raw, false);
+          answer();
+          stored++;
+        } else {
+          dropped++;
+        }
+      }
+      return { stored, dropped };
+    },
     waitFor(count, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
