@@ -47,7 +47,8 @@ export interface CurrentOccurrence {
   /** When it is decided next: its instant, a snooze's `until`, or the end of a deferral. */
   dueAt: number;
   decidedOnce: boolean;
-  snoozed: boolean;
+  /** The snooze applied to it (its `until`): applied once, kept through a deferral that follows. */
+  snoozedUntil?: number;
   /** Channels not decided for good yet. */
   pending: Channel[];
   outcomes: ChannelOutcome[];

@@ -380,12 +380,16 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
     recordedStatus = settled;
   };
 
-  /** Waits until a message changes something (or the run should continue as new); at most `timeoutMs`. */
-  const waitForChange = async (timeoutMs?: number, summary?: string): Promise<void> => {
+  /**
+   * Waits until a message changes something (or the run should continue as new), at most
+   * `timeoutMs`; true when a message changed something.
+   */
+  const waitForChange = async (timeoutMs?: number, summary?: string): Promise<boolean> => {
     const seen = generation;
-    const changed = () => generation !== seen || historyIsLong();
-    if (timeoutMs === undefined) await condition(changed);
-    else if (timeoutMs > 0) await condition(changed, timeoutMs, { summary: summary ?? 'until something changes' });
+    const wake = () => generation !== seen || historyIsLong();
+    if (timeoutMs === undefined) await condition(wake);
+    else if (timeoutMs > 0) await condition(wake, timeoutMs, { summary: summary ?? 'until something changes' });
+    return generation !== seen;
   };
 
   const continueAsNewNow = async (): Promise<never> => {
@@ -457,7 +461,6 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
       ...(following ? { following } : {}),
       dueAt: next.epochMs,
       decidedOnce: false,
-      snoozed: false,
       pending: [...definition.channels],
       outcomes: [],
       timedOut: [],
@@ -634,7 +637,6 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
         // Before the (awaited) record: a query never sees the deferral without its new due time. A
         // channel that ran out of time is decided again at once.
         c.dueAt = c.pending.some((channel) => c.timedOut.includes(channel)) ? Date.now() : until;
-        c.snoozed = false;
         if (first || changed) {
           const explanation = deferred.map((v) => v.explanation).join('; ');
           setCurrentDetails(`${c.occurrence.local}: ${explanation}`);
@@ -665,8 +667,8 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
     if (status === 'blocked') {
       await syncStatus();
       setCurrentDetails(`blocked: ${blockedReason ?? ''}`);
-      await waitForChange();
-      if (status === 'blocked') status = 'active'; // something changed: try to plan again
+      // Something changed (an edit, a preference change): try to plan again.
+      if ((await waitForChange()) && status === 'blocked') status = 'active';
       continue;
     }
     await syncStatus();
@@ -690,19 +692,21 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
       continue;
     }
     if (skip?.target && skip.target.epochMs < c.occurrence.epochMs) skip = undefined; // its occurrence passed without it
-    if (snooze?.recurrenceId === id && !(c.snoozed && c.dueAt === snooze.untilEpochMs)) {
-      c.dueAt = snooze.untilEpochMs;
-      c.snoozed = true;
+    if (snooze?.recurrenceId === id && c.snoozedUntil !== snooze.untilEpochMs) {
+      c.dueAt = snooze.untilEpochMs; // applied once: a deferral after it moves dueAt on
+      c.snoozedUntil = snooze.untilEpochMs;
     }
-    if (c.decidedOnce && !c.snoozed && (c.decidedUnder.preferences !== versions.preferences || c.decidedUnder.settings !== versions.settings)) {
+    const waitingForSnooze = c.snoozedUntil !== undefined && c.dueAt === c.snoozedUntil;
+    if (c.decidedOnce && !waitingForSnooze && (c.decidedUnder.preferences !== versions.preferences || c.decidedUnder.settings !== versions.settings)) {
       c.dueAt = Math.min(c.dueAt, Date.now()); // preferences or settings changed: decide again now
     }
     if (Date.now() < c.dueAt) {
       publish();
-      await waitForChange(c.dueAt - Date.now(), c.decidedOnce ? `deferred: ${c.occurrence.local}` : `next occurrence ${c.occurrence.local}${c.snoozed ? ' (snoozed)' : ''}`);
+      const what = waitingForSnooze ? 'snoozed' : c.decidedOnce ? 'deferred' : 'next occurrence';
+      await waitForChange(c.dueAt - Date.now(), `${what}: ${c.occurrence.local}`);
       continue;
     }
-    if (!c.decidedOnce && !c.snoozed && c.occurrence.epochMs < catchUpFloor()) {
+    if (!c.decidedOnce && c.snoozedUntil === undefined && c.occurrence.epochMs < catchUpFloor()) {
       current = undefined; // late past the catch-up window: the next plan records it missed
       continue;
     }

@@ -18,7 +18,7 @@ import { createStores, type Stores } from '../../src/storage/index.js';
 import { createChimeWorker } from '../../src/temporal/worker.js';
 import { reminderStateQuery, type ReminderState, type reminderWorkflow } from '../../workflows/reminder.js';
 import type { ReminderActivities } from '../../activities/index.js';
-import { eventually } from '../support/histories.js';
+import { eventually, recordHistory } from '../support/histories.js';
 import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio.js';
 import { startTestStack, utcWallTime, type TestStack } from '../support/stack.js';
 
@@ -137,6 +137,7 @@ describe('messages that land while the reminder is deciding or delivering', () =
     gate.release();
     const result = await handle.result();
     expect(kinds(result)).toEqual(['skipped:cancelled']);
+    await recordHistory('cancel-during-decide', handle);
     expect(mailsTo('carla')).toEqual([]);
   });
 
@@ -154,6 +155,7 @@ describe('messages that land while the reminder is deciding or delivering', () =
       return s.decisions.length > 0 ? s : undefined;
     });
     expect(kinds(state)).toEqual(['skipped:paused']);
+    await recordHistory('pause-during-send', handle);
     const decision = state.decisions[0]!;
     expect(decision.kind === 'skipped' && decision.channels).toEqual([
       expect.objectContaining({ channel: 'email', outcome: 'interrupted', reason: 'paused' }),
@@ -181,6 +183,7 @@ describe('messages that land while the reminder is deciding or delivering', () =
       }),
     ]);
     expect(mailsTo('remy')).toHaveLength(1);
+    await recordHistory('channel-removed-during-decide', handle);
     expect(twilio.accepted.filter((m) => m.to === '+15005550102')).toEqual([]);
   });
 
@@ -206,6 +209,7 @@ describe('messages that land while the reminder is deciding or delivering', () =
       ['delivered', new Date(first).toISOString().replace('.000Z', 'Z')],
     ]);
     expect(mailsTo('edda')).toHaveLength(1);
+    await recordHistory('rule-edit-during-send', handle);
     await service.cancel(actor(), id);
   });
 
@@ -228,6 +232,7 @@ describe('messages that land while the reminder is deciding or delivering', () =
     const mails = mailsTo('sana');
     expect(mails).toHaveLength(2);
     expect(mails[1]!.receivedAt).toBeGreaterThanOrEqual(until.getTime());
+    await recordHistory('snooze-during-send', handle);
   });
 });
 
@@ -245,6 +250,7 @@ describe('failures that must not stop the series', () => {
     // The workflow has ended and its delivery timed out: nothing retries any more.
     expect(mailsTo('tess')).toEqual([]);
     expect(stack.smtp.attempts.filter((a) => a.to === 'tess@example.com').length).toBeLessThanOrEqual(5);
+    await recordHistory('delivery-timeout', handle);
   });
 
   it('records an occurrence failed when the stored preferences cannot be read, and goes on with the series', async () => {
@@ -267,6 +273,7 @@ describe('failures that must not stop the series', () => {
       expect.objectContaining({ kind: 'delivered', channels: [expect.objectContaining({ outcome: 'sent' })] }),
     ]);
     expect(mailsTo('ines')).toHaveLength(1);
+    await recordHistory('preferences-invalid', handle);
   });
 
   it('parks a follow-user reminder whose user zone cannot be read as blocked, visible in the API and the database, until the preferences are fixed', async () => {
@@ -291,6 +298,7 @@ describe('failures that must not stop the series', () => {
       return s.status === 'active' && s.next ? s : undefined;
     });
     expect(active.next?.local).toMatch(/T09:00:00\+09:00$/);
+    await recordHistory('blocked-then-unblocked', handle);
     await eventually(async () => ((await stores.reminders.get(stack.tenantId, id))?.status === 'active' ? true : undefined));
     await service.cancel(actor(), id);
   });

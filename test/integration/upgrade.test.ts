@@ -16,7 +16,7 @@ import { createReminderService } from '../../src/reminders/service.js';
 import { bundleWorkflows, createChimeWorker } from '../../src/temporal/worker.js';
 import { STATE_MACHINE_PATCH, type ReminderState } from '../../workflows/reminder.js';
 import { V1_HANDS_OVER } from '../../workflows/reminder-v1.js';
-import { eventually } from '../support/histories.js';
+import { eventually, recordHistory } from '../support/histories.js';
 import { startTestStack, utcWallTime, type TestStack } from '../support/stack.js';
 
 /** The last release before the state machine. */
@@ -79,5 +79,6 @@ describe('upgrading a running reminder', () => {
     expect(lastRun).not.toBe(firstRun);
     expect(await markers(reminder.workflowId, firstRun)).toEqual([V1_HANDS_OVER]);
     expect(await markers(reminder.workflowId, lastRun)).toContain(STATE_MACHINE_PATCH);
+    await recordHistory('v1-hands-over', stack.client.workflow.getHandle(reminder.workflowId, firstRun));
   });
 });

@@ -73,7 +73,7 @@ describe('long paths (time-skipping)', () => {
     });
   });
 
-  it('continues as new after 200 occurrences, neither losing nor repeating one', { timeout: 300_000 }, async () => {
+  it('continues as new through a long series, neither losing nor repeating an occurrence', { timeout: 300_000 }, async () => {
     await stack.run(async () => {
       const handle = await createReminder('hyperion', 'FREQ=DAILY;COUNT=203', `${await aFewDaysAhead()}T09:00:00`);
       const { runId: firstRunId } = await handle.describe();
@@ -153,6 +153,21 @@ describe('long paths (time-skipping)', () => {
       expect(result.decisions[1]).toMatchObject({ occurrence: { scheduledFor: `${plusDays(day, 2)}T09:00:00Z` }, count: 2 });
       expect(result.decisions[2]).toMatchObject({ occurrence: { scheduledFor: `${plusDays(day, 3)}T09:00:00Z` } });
       expect(mailsTo('luna')).toHaveLength(2);
+    });
+  });
+
+  it('defers a snoozed occurrence whose snooze ends inside quiet hours to their end, then sends it once', async () => {
+    await stack.run(async () => {
+      const day = await aFewDaysAhead();
+      const handle = await createReminder('orla', 'FREQ=DAILY;COUNT=1', `${day}T20:00:00`, nightOwl);
+      await skipTo(`${day}T19:00:00Z`);
+      await stack.reminders.snooze(actor(), reminderIdOf(handle), new Date(`${day}T23:00:00Z`));
+      const result = await handle.result();
+      await recordHistory('snooze-into-quiet-hours', handle);
+      expect(kinds(result)).toEqual(['deferred', 'delivered']);
+      expect(result.decisions[0]).toMatchObject({ kind: 'deferred', until: `${plusDays(day, 1)}T07:00:00.000Z` });
+      expect(lateMs(result.decisions[1]!.decidedAt, `${plusDays(day, 1)}T07:00:00Z`)).toBeLessThan(60_000);
+      expect(mailsTo('orla')).toHaveLength(1);
     });
   });
 });
