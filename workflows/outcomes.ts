@@ -1,6 +1,7 @@
-/** Channel outcomes built inside workflow code. */
-import { ApplicationFailure } from '@temporalio/workflow';
-import type { ChannelOutcome } from '../src/domain/decisions.js';
+/** Channel outcomes built inside workflow code, and how activity failures read there. */
+import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
+import { RetryState } from '@temporalio/common';
+import type { ChannelOutcome, StopReason } from '../src/domain/decisions.js';
 import type { Channel } from '../src/domain/delivery.js';
 
 export const channelOutcome = {
@@ -15,3 +16,25 @@ export const channelOutcome = {
     };
   },
 };
+
+/** Out of time: the attempt timed out, or the retry policy stopped because the next attempt would start too late. */
+export const isTimeout = (error: unknown) =>
+  error instanceof ActivityFailure && (error.cause instanceof TimeoutFailure || error.retryState === RetryState.TIMEOUT);
+
+/** The reason a channel outcome gives a skipped decision. */
+export function reasonOf(outcome: ChannelOutcome): string {
+  return outcome.outcome === 'sent' ? 'sent' : outcome.outcome === 'failed' ? outcome.errorType : outcome.reason;
+}
+
+export function stopExplanation(reason: StopReason): string {
+  switch (reason) {
+    case 'paused':
+      return 'the reminder was paused';
+    case 'cancelled':
+      return 'the reminder was cancelled';
+    case 'rule_changed':
+      return 'the rule was edited: this occurrence belonged to the old one';
+    case 'channel_removed':
+      return 'the channel was removed from the reminder';
+  }
+}

@@ -23,9 +23,7 @@
  */
 import {
   ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
-  TimeoutFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -38,16 +36,16 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { RetryState } from '@temporalio/common';
 import type { DeliveryReceipt, ReminderActivities } from '../activities/index.js';
 import type { ChannelDecision } from '../src/domain/policy/decide.js';
 import { recurrenceIdFor } from '../src/domain/policy/zone-mode.js';
-import { CHANNELS, type Channel, type OccurrenceRef } from '../src/domain/delivery.js';
+import type { Channel, OccurrenceRef } from '../src/domain/delivery.js';
 import { ChimeErrorType, PERMANENT_DELIVERY_ERRORS } from '../src/domain/errors.js';
 import type { Occurrence } from '../src/domain/recurrence/index.js';
 import type { ChannelOutcome, OccurrenceDecision, ReminderStatus, StopReason } from '../src/domain/decisions.js';
 import { NextOccurrenceKey, StatusKey } from './search-attributes.js';
-import { channelOutcome } from './outcomes.js';
+import { channelOutcome, isTimeout, reasonOf, stopExplanation } from './outcomes.js';
+import { assertValidPatch, reject } from './reminder-validation.js';
 import { reminderWorkflowV1 } from './reminder-v1.js';
 import {
   cancelReminderUpdate,
@@ -63,7 +61,6 @@ import {
   UpdateRejection,
   type CarriedState,
   type CurrentOccurrence,
-  type EditReminderPatch,
   type ReminderState,
   type ReminderWorkflowInput,
 } from './reminder-messages.js';
@@ -118,38 +115,6 @@ const { planOccurrences } = proxyLocalActivities<ReminderActivities>({
 });
 
 const iso = (epochMs: number) => new Date(epochMs).toISOString();
-
-const reject = (type: (typeof UpdateRejection)[keyof typeof UpdateRejection], message: string, field?: string) =>
-  ApplicationFailure.create({ type, message, nonRetryable: true, ...(field ? { details: [field] } : {}) });
-
-function assertValidPatch(patch: EditReminderPatch): void {
-  const invalid = (field: string, reason: string) => reject(UpdateRejection.InvalidInput, `${field} ${reason}`, field);
-  if (patch.content) {
-    const { title, body } = patch.content;
-    if (typeof title !== 'string' || title.length < 1 || title.length > 200) throw invalid('content.title', 'must be 1 to 200 characters');
-    if (typeof body !== 'string' || body.length > 10_000) throw invalid('content.body', 'must be at most 10000 characters');
-  }
-  if (patch.channels) {
-    if (patch.channels.length === 0) throw invalid('channels', 'must not be empty');
-    for (const channel of patch.channels) {
-      if (!CHANNELS.includes(channel)) throw invalid('channels', `has an unknown channel ${String(channel)}`);
-    }
-  }
-  if (patch.recurrence) {
-    const { dtstart, tzid } = patch.recurrence;
-    if (typeof dtstart !== 'string' || typeof tzid !== 'string' || !dtstart || !tzid) throw invalid('recurrence', 'needs dtstart and tzid');
-  }
-  if (patch.zoneMode && patch.zoneMode !== 'pinned' && patch.zoneMode !== 'follow-user') {
-    throw invalid('zoneMode', 'must be pinned or follow-user');
-  }
-  if (patch.category !== undefined && (typeof patch.category !== 'string' || patch.category.length === 0)) {
-    throw invalid('category', 'must be a non-empty string');
-  }
-}
-
-/** Out of time: the attempt timed out, or the retry policy stopped because the next attempt would start too late. */
-const isTimeout = (error: unknown) =>
-  error instanceof ActivityFailure && (error.cause instanceof TimeoutFailure || error.retryState === RetryState.TIMEOUT);
 
 /** How one delivery ended, as the loop sees it. */
 type DeliveryResult =
@@ -431,6 +396,7 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
       });
     } catch (error) {
       // Retries are exhausted only for failures a retry cannot fix (the rule, the stored preferences).
+      if (generation !== seen || status !== 'active') return; // changed meanwhile: the next turn looks again
       status = 'blocked';
       const failure = error instanceof ActivityFailure && error.cause ? error.cause : error;
       blockedReason = failure instanceof Error ? failure.message : String(failure);
@@ -716,21 +682,4 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
   await syncStatus();
   await condition(allHandlersFinished);
   return state();
-}
-
-function reasonOf(outcome: ChannelOutcome): string {
-  return outcome.outcome === 'sent' ? 'sent' : outcome.outcome === 'failed' ? outcome.errorType : outcome.reason;
-}
-
-function stopExplanation(reason: StopReason): string {
-  switch (reason) {
-    case 'paused':
-      return 'the reminder was paused';
-    case 'cancelled':
-      return 'the reminder was cancelled';
-    case 'rule_changed':
-      return 'the rule was edited: this occurrence belonged to the old one';
-    case 'channel_removed':
-      return 'the channel was removed from the reminder';
-  }
 }
