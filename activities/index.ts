@@ -5,9 +5,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { compileRecurrence, RecurrenceError, type Occurrence, type RecurrenceInput } from '../src/domain/recurrence/index.js';
-import { deliveryIdempotencyKey } from '../src/domain/idempotency.js';
 import { ChimeErrorType, DeliveryError, InvalidInputError } from '../src/domain/errors.js';
-import type { Channel, MessageSender, OccurrenceRef, ProviderAcceptance } from '../src/domain/delivery.js';
+import type { Channel, MessageSender, OccurrenceRef } from '../src/domain/delivery.js';
 import {
   capLookups,
   decide,
@@ -22,8 +21,8 @@ import type { ReminderId, TenantId, UserId } from '../src/domain/ids.js';
 import type { OccurrenceDecision, ReminderStatus } from '../src/domain/decisions.js';
 import type { Ledger } from '../src/storage/ledger.js';
 import type { DecisionLog } from '../src/storage/decisions.js';
-import { isStorageError } from '../src/storage/errors.js';
 import type { ReminderStore } from '../src/storage/reminders.js';
+import { createDeliverer, type DeliveryReceipt } from './delivery.js';
 
 /** Port: the user's stored preference document (validated here, at send time). */
 export interface PreferenceSource {
@@ -34,11 +33,6 @@ export interface PreferenceSource {
 export interface CategoryPolicySource {
   categoryPolicyOf(tenantId: TenantId, category: string): Promise<PolicyOverrides | undefined>;
 }
-
-/** A sender may look for an earlier, possibly accepted attempt before sending again (Twilio). */
-type RetryAwareSender = MessageSender & {
-  send(message: Parameters<MessageSender['send']>[0], context?: { possiblyAttempted?: boolean; since?: Date }): Promise<ProviderAcceptance>;
-};
 
 export interface ActivityDependencies {
   senders: Partial<Record<Channel, MessageSender>>;
@@ -97,10 +91,7 @@ export interface DeliverRequest {
   content: { title: string; body: string };
 }
 
-export interface DeliveryReceipt extends ProviderAcceptance {
-  channel: Channel;
-  idempotencyKey: string;
-}
+export type { DeliveryReceipt };
 
 export interface RecordDecisionRequest {
   tenantId: string;
@@ -145,23 +136,6 @@ function activityContext(): Context | undefined {
   }
 }
 
-/**
- * Retries `write` while the database is away (transient storage errors only), with capped
- * exponential backoff and jitter, for at most `forMs`: used where the work before it (a provider
- * call) cannot be repeated safely, so the write must not give up at the first blip.
- */
-async function retryWhileUnavailable<T>(write: () => Promise<T>, forMs: number): Promise<T> {
-  const deadline = Date.now() + forMs;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await write();
-    } catch (error) {
-      const delay = Math.min(5_000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
-      if (!isStorageError(error) || !error.transient || Date.now() + delay > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
-}
 
 /** Turns a domain failure into the Temporal failure whose `type` the retry policy understands. */
 function toActivityFailure(error: unknown): unknown {
@@ -191,6 +165,7 @@ const decisionKind = (d: OccurrenceDecision) =>
   d.kind === 'delivered' ? (d.channels.some((c) => c.outcome === 'sent') ? 'sent' : 'failed') : d.kind;
 
 export function createActivities({ senders, preferences, categories, ledger, decisions, reminders }: ActivityDependencies) {
+  const deliverOnce = createDeliverer({ senders, ledger });
   async function currentPreferences(tenantId: string, userId: string, fallbackTimeZone: string): Promise<Preferences> {
     const stored = (await preferences.preferencesOf(tenantId as TenantId, userId as UserId)) ?? {};
     return validatePreferences({ timeZone: fallbackTimeZone, ...(stored as object) });
@@ -288,87 +263,47 @@ export function createActivities({ senders, preferences, categories, ledger, dec
      * returns the stored result without calling the provider again.
      */
     async deliver(request: DeliverRequest): Promise<DeliveryReceipt> {
-      const { tenantId, userId, occurrence, channel, content, category } = request;
-      const idempotencyKey = deliveryIdempotencyKey({ tenantId, userId, occurrence, channel });
+      const { tenantId, userId, occurrence, channel } = request;
       const context = activityContext();
       const info = context?.info;
       const run = info?.workflowExecution;
-      const claim = await ledger.claim(
-        {
-          idempotencyKey,
-          tenantId: tenantId as TenantId,
-          userId: userId as UserId,
-          source: { reminderId: occurrence.reminderId as ReminderId },
-          recurrenceId: occurrence.recurrenceId,
-          occurrenceAt: new Date(occurrence.scheduledFor),
-          channel,
-          category,
-        },
-        {
-          leaseMs: DELIVERY_LEASE_MS,
-          ...(info && run ? { claimant: { id: `${run.workflowId}/${run.runId}/${info.activityId}`, attempt: info.attempt } } : {}),
-        },
-      );
-      if (claim.kind === 'settled') {
-        const { delivery } = claim;
-        if (delivery.status === 'sent') {
-          return {
-            channel,
-            idempotencyKey,
-            provider: delivery.provider ?? 'unknown',
-            providerMessageId: delivery.providerMessageId ?? '',
-            acceptedAt: (delivery.settledAt ?? delivery.claimedAt).toISOString(),
-          };
-        }
-        throw ApplicationFailure.create({
-          type: delivery.lastError?.type ?? ChimeErrorType.ProviderRejected,
-          message: delivery.lastError?.message ?? 'delivery failed earlier',
-          nonRetryable: true,
-        });
-      }
-      if (claim.kind === 'busy') {
-        throw ApplicationFailure.create({
-          type: ActivityErrorType.DeliveryInProgress,
-          message: 'another worker is delivering this key',
-        });
-      }
-      const attempt = { attempt: claim.delivery.attempts }; // fences a stale attempt's late settle
       // Heartbeats show a dead worker within the heartbeat timeout and bring the cancellation of a
-      // delivery whose reminder was paused, cancelled or edited meanwhile.
+      // delivery whose reminder was paused or cancelled meanwhile.
       const beating = context && setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
       context?.heartbeat();
-      let accepted = false;
       try {
-        if (context?.cancellationSignal.aborted) throw new CancelledFailure('the reminder stopped before the provider was called');
-        const sender = senders[channel] as RetryAwareSender | undefined;
-        if (!sender) throw new DeliveryError(ChimeErrorType.NoContactPoint, `channel ${channel} is not configured`);
-        const prefs = await currentPreferences(tenantId, userId, 'UTC');
-        const to = contactOf(prefs, channel);
-        if (!to) throw new DeliveryError(ChimeErrorType.NoContactPoint, `user has no ${channel} contact point`);
-        // A second attempt at this key may follow an accepted-but-unanswered first one.
-        const possibly = claim.delivery.attempts > 1 ? { possiblyAttempted: true, since: claim.delivery.createdAt } : undefined;
-        const acceptance = await sender.send({ channel, to, subject: content.title, text: content.body, idempotencyKey }, possibly);
-        accepted = true;
-        // The provider took it: this write must not give up at a database blip, or a retry would send again.
-        await retryWhileUnavailable(
-          () =>
-            ledger.settle(
-              idempotencyKey,
-              { status: 'sent', provider: acceptance.provider, providerMessageId: acceptance.providerMessageId },
-              attempt,
-            ),
-          SETTLE_RETRY_MS,
+        const result = await deliverOnce(
+          {
+            tenantId: tenantId as TenantId,
+            userId: userId as UserId,
+            source: { reminderId: occurrence.reminderId as ReminderId },
+            recurrenceId: occurrence.recurrenceId,
+            occurrenceAt: new Date(occurrence.scheduledFor),
+            channel,
+            category: request.category,
+            content: request.content,
+          },
+          {
+            contact: async () => contactOf(await currentPreferences(tenantId, userId, 'UTC'), channel),
+            leaseMs: DELIVERY_LEASE_MS,
+            settleRetryMs: SETTLE_RETRY_MS,
+            ...(info && run ? { claimant: { id: `${run.workflowId}/${run.runId}/${info.activityId}`, attempt: info.attempt } } : {}),
+            beforeProviderCall: () => {
+              if (context?.cancellationSignal.aborted) throw new CancelledFailure('the reminder stopped before the provider was called');
+            },
+          },
         );
-        return { ...acceptance, channel, idempotencyKey };
-      } catch (error) {
-        // Accepted but not recorded (the database stayed away): the claim stays open, and the retry
-        // that takes it over checks the provider first where it can (see the README's duplicate windows).
-        if (accepted) throw error;
-        const type = error instanceof DeliveryError ? error.type : error instanceof CancelledFailure ? 'cancelled' : 'unknown';
-        const message = error instanceof Error ? error.message : String(error);
-        const permanent = error instanceof DeliveryError && error.permanent;
-        await ledger.settle(idempotencyKey, { status: permanent ? 'failed' : 'unknown', errorType: type, errorMessage: message }, attempt);
-        throw toActivityFailure(error);
+        if (result.kind === 'sent') return result.receipt;
+        if (result.kind === 'busy') {
+          throw ApplicationFailure.create({ type: ActivityErrorType.DeliveryInProgress, message: 'another worker is delivering this key' });
+        }
+        throw ApplicationFailure.create({
+          type: result.type,
+          message: result.message,
+          nonRetryable: result.permanent,
+          ...(result.cause !== undefined ? { cause: result.cause as Error } : {}),
+          ...(result.retryAfterMs !== undefined ? { nextRetryDelay: result.retryAfterMs } : {}),
+        });
       } finally {
         clearInterval(beating);
       }

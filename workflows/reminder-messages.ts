@@ -122,13 +122,7 @@ export interface EditReminderPatch {
   policy?: PolicyOverrides;
 }
 
-/** `type` of the ApplicationFailure an Update validator rejects with: the API maps it to 400 or 409. */
-export const UpdateRejection = {
-  /** The request itself is wrong (`details[0]` names the field): 400. */
-  InvalidInput: 'invalid_input',
-  /** The reminder's state does not allow it now (paused, ended, nothing pending): 409. */
-  Conflict: 'conflict',
-} as const;
+export { UpdateRejection } from './update-rejection.js';
 
 // Messages, typed; clients import these objects and never spell the names.
 export const editReminderUpdate = defineUpdate<ReminderState, [EditReminderPatch]>('editReminder');

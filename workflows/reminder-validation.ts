@@ -1,13 +1,7 @@
-/**
- * What the reminder's Update validators refuse, and how: an ApplicationFailure whose `type` says
- * whether the request (400, `details[0]` names the field) or the reminder's state (409) is at fault.
- */
-import { ApplicationFailure } from '@temporalio/workflow';
+/** What the reminder's edit Update refuses (the API checked the rule itself before sending it). */
 import { CHANNELS } from '../src/domain/delivery.js';
-import { UpdateRejection, type EditReminderPatch } from './reminder-messages.js';
-
-export const reject = (type: (typeof UpdateRejection)[keyof typeof UpdateRejection], message: string, field?: string) =>
-  ApplicationFailure.create({ type, message, nonRetryable: true, ...(field ? { details: [field] } : {}) });
+import type { EditReminderPatch } from './reminder-messages.js';
+import { reject, UpdateRejection } from './update-rejection.js';
 
 /** The checks of an edit that need no tz data (the API checked the rule itself before sending it). */
 export function assertValidPatch(patch: EditReminderPatch): void {

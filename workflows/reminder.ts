@@ -45,7 +45,8 @@ import type { Occurrence } from '../src/domain/recurrence/index.js';
 import type { ChannelOutcome, OccurrenceDecision, ReminderStatus, StopReason } from '../src/domain/decisions.js';
 import { NextOccurrenceKey, StatusKey } from './search-attributes.js';
 import { channelOutcome, isTimeout, reasonOf, stopExplanation } from './outcomes.js';
-import { assertValidPatch, reject } from './reminder-validation.js';
+import { assertValidPatch } from './reminder-validation.js';
+import { reject } from './update-rejection.js';
 import { reminderWorkflowV1 } from './reminder-v1.js';
 import {
   cancelReminderUpdate,

@@ -9,7 +9,8 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const TenantIdKey = defineSearchAttributeKey('ChimeTenantId', SearchAttributeType.KEYWORD);
 export const UserIdKey = defineSearchAttributeKey('ChimeUserId', SearchAttributeType.KEYWORD);
 export const ReminderIdKey = defineSearchAttributeKey('ChimeReminderId', SearchAttributeType.KEYWORD);
+export const ScheduleIdKey = defineSearchAttributeKey('ChimeScheduleId', SearchAttributeType.KEYWORD);
 export const StatusKey = defineSearchAttributeKey('ChimeStatus', SearchAttributeType.KEYWORD);
 export const NextOccurrenceKey = defineSearchAttributeKey('ChimeNextOccurrence', SearchAttributeType.DATETIME);
 
-export const SEARCH_ATTRIBUTES = [TenantIdKey, UserIdKey, ReminderIdKey, StatusKey, NextOccurrenceKey] as const;
+export const SEARCH_ATTRIBUTES = [TenantIdKey, UserIdKey, ReminderIdKey, ScheduleIdKey, StatusKey, NextOccurrenceKey] as const;

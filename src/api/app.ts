@@ -11,6 +11,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ReminderService } from '../reminders/service.js';
 import type { UserService } from '../users/service.js';
 import type { CategoryService } from '../categories/service.js';
+import type { ScheduleService } from '../schedules/service.js';
 import { authPlugin, type ApiKeyDirectory } from './auth.js';
 import { installErrorHandler } from './error-handler.js';
 import { ProblemType } from './problem.js';
@@ -18,12 +19,14 @@ import { idempotencyPlugin, type IdempotencyStore } from './idempotency.js';
 import { categoryRoutes } from './routes/categories.js';
 import { healthRoutes } from './routes/health.js';
 import { reminderRoutes } from './routes/reminders.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { userRoutes } from './routes/users.js';
 
 export interface AppDependencies {
   reminders: ReminderService;
   users: UserService;
   categories: CategoryService;
+  schedules: ScheduleService;
   apiKeys: ApiKeyDirectory;
   idempotency: IdempotencyStore;
   checkReady: () => Promise<void>;
@@ -91,5 +94,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(reminderRoutes, { reminders: deps.reminders });
   await app.register(userRoutes, { users: deps.users });
   await app.register(categoryRoutes, { categories: deps.categories });
+  await app.register(scheduleRoutes, { schedules: deps.schedules });
   return app;
 }

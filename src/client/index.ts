@@ -21,6 +21,17 @@ import type {
 import type { Problem } from '../api/problem.js';
 import type { CategoryList, CategoryView, PutCategoryBody } from '../api/schemas/categories.js';
 import type { PreferencesInput, UserView } from '../api/schemas/users.js';
+import type {
+  CreateScheduleBody,
+  EditScheduleBody,
+  PutScheduleBody,
+  ScheduleList,
+  ScheduleListQuery,
+  SchedulePreviewView,
+  ScheduleRunsView,
+  ScheduleView,
+  UserTagsView,
+} from '../api/schemas/schedules.js';
 
 export type Reminder = Static<typeof ReminderView>;
 export type CreateReminder = Static<typeof CreateReminderBody>;
@@ -34,6 +45,14 @@ export type PutCategory = Static<typeof PutCategoryBody>;
 export type CategoryPage = Static<typeof CategoryList>;
 export type User = Static<typeof UserView>;
 export type PreferencesUpdate = Static<typeof PreferencesInput>;
+export type Schedule = Static<typeof ScheduleView>;
+export type CreateSchedule = Static<typeof CreateScheduleBody>;
+export type PutSchedule = Static<typeof PutScheduleBody>;
+export type EditSchedule = Static<typeof EditScheduleBody>;
+export type SchedulePage = Static<typeof ScheduleList>;
+export type SchedulePreview = Static<typeof SchedulePreviewView>;
+export type ScheduleRuns = Static<typeof ScheduleRunsView>;
+export type ListSchedulesParams = Omit<Static<typeof ScheduleListQuery>, 'cursor'>;
 
 /** An error answer of the API, with its stable problem `type`. */
 export class ChimeApiError extends Error {
@@ -121,6 +140,7 @@ export function createChimeClient(options: ChimeClientOptions) {
   const reminderPath = (id: string, action = '') => `/v1/reminders/${encodeURIComponent(id)}${action}`;
   const categoryPath = (category: string) => `/v1/categories/${encodeURIComponent(category)}`;
   const preferencesPath = (userId: string) => `/v1/users/${encodeURIComponent(userId)}/preferences`;
+  const schedulePath = (id: string, action = '') => `/v1/schedules/${encodeURIComponent(id)}${action}`;
   const ifMatch = (opts?: WriteOptions): Record<string, string> => (opts?.ifMatch !== undefined ? { 'if-match': `"${opts.ifMatch}"` } : {});
 
   /** Every item of a cursor-paginated list, page by page. */
@@ -157,8 +177,26 @@ export function createChimeClient(options: ChimeClientOptions) {
       /** Every reminder matching `params`, page by page. */
       list: (params: ListRemindersParams = {}): AsyncGenerator<Reminder> => walk<Reminder>('/v1/reminders', params),
     },
+    /** Audience schedules (writes need an admin key). */
+    schedules: {
+      create: (body: CreateSchedule, opts?: RequestOptions) => call<Schedule>('POST', '/v1/schedules', { body, ...opts }),
+      /** Creates or replaces the schedule with this id. */
+      put: (id: string, body: PutSchedule) => call<Schedule>('PUT', schedulePath(id), { body }),
+      get: (id: string) => call<Schedule>('GET', schedulePath(id)),
+      edit: (id: string, patch: EditSchedule) => call<Schedule>('PATCH', schedulePath(id), { body: patch }),
+      pause: (id: string, opts?: RequestOptions) => call<Schedule>('POST', schedulePath(id, '/pause'), opts),
+      resume: (id: string, opts?: RequestOptions) => call<Schedule>('POST', schedulePath(id, '/resume'), opts),
+      archive: (id: string, opts?: RequestOptions) => call<Schedule>('POST', schedulePath(id, '/archive'), opts),
+      preview: (id: string, count?: number) => call<SchedulePreview>('GET', schedulePath(id, '/preview'), { query: { count } }),
+      runs: (id: string, limit?: number) => call<ScheduleRuns>('GET', schedulePath(id, '/runs'), { query: { limit } }),
+      page: (params: ListSchedulesParams & { cursor?: string } = {}) => call<SchedulePage>('GET', '/v1/schedules', { query: params }),
+      list: (params: ListSchedulesParams = {}): AsyncGenerator<Schedule> => walk<Schedule>('/v1/schedules', params),
+    },
     users: {
       get: (userId: string) => call<User>('GET', `/v1/users/${encodeURIComponent(userId)}`),
+      /** Replaces the tags audience filters select on (admin). */
+      setTags: (userId: string, tags: string[]) =>
+        call<Static<typeof UserTagsView>>('PUT', `/v1/users/${encodeURIComponent(userId)}/tags`, { body: { tags } }),
       /** Replaces the preferences; omitted `contacts` keep the stored ones. */
       putPreferences: (userId: string, preferences: PreferencesUpdate, opts?: WriteOptions) =>
         call<User>('PUT', preferencesPath(userId), { body: preferences, headers: ifMatch(opts) }),

@@ -11,15 +11,18 @@ import type { Channel, OccurrenceRef } from './delivery.js';
 export function deliveryIdempotencyKey(parts: {
   tenantId: string;
   userId: string;
-  occurrence: Pick<OccurrenceRef, 'reminderId' | 'recurrenceId'>;
+  /** A reminder's occurrence, or an audience schedule's (its RECURRENCE-ID: the nominal local time). */
+  occurrence: Pick<OccurrenceRef, 'reminderId' | 'recurrenceId'> | { scheduleId: string; recurrenceId: string };
   channel: Channel;
 }): string {
+  const { occurrence } = parts;
   const fields = [
     'chime.delivery.v1',
     parts.tenantId,
     parts.userId,
-    parts.occurrence.reminderId,
-    parts.occurrence.recurrenceId,
+    // Reminder keys are as they always were; schedule ids live in a namespace of their own.
+    'reminderId' in occurrence ? occurrence.reminderId : `schedule:${occurrence.scheduleId}`,
+    occurrence.recurrenceId,
     parts.channel,
   ];
   const hash = createHash('sha256');

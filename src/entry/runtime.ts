@@ -7,7 +7,9 @@ import { Client, Connection, type WorkflowClient } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import { createActivities, type ActivityDependencies, type ReminderActivities } from '../../activities/index.js';
+import { createActivities, type ActivityDependencies } from '../../activities/index.js';
+import { createDeliverer } from '../../activities/delivery.js';
+import { createScheduleActivities } from '../../activities/schedules.js';
 import { buildApp } from '../api/app.js';
 import { createFileEmailSender, createSmtpEmailSender } from '../channels/email.js';
 import { withCircuitBreaker } from '../channels/resilience.js';
@@ -23,6 +25,8 @@ import { createStoragePersistence } from '../reminders/persistence.js';
 import { createStores, openDatabase, scheduleRetention, type Database, type OpenedDatabase } from '../storage/index.js';
 import { createCategoryPersistence } from '../categories/persistence.js';
 import { createCategoryService } from '../categories/service.js';
+import { createSchedulePersistence } from '../schedules/persistence.js';
+import { createScheduleService } from '../schedules/service.js';
 import { createUserPersistence } from '../users/persistence.js';
 import { createUserService } from '../users/service.js';
 import { createChimeWorker } from '../temporal/worker.js';
@@ -110,10 +114,24 @@ export function activityDependencies(db: Kysely<Database>, senders: Partial<Reco
   };
 }
 
-/** The worker's activities over the database and the channel senders. */
-export function activitiesFor(db: Kysely<Database>, senders: Partial<Record<Channel, MessageSender>>): ReminderActivities {
-  return createActivities(activityDependencies(db, senders));
+/** The worker's activities (reminders and audience schedules) over the database and the channel senders. */
+export function activitiesFor(db: Kysely<Database>, senders: Partial<Record<Channel, MessageSender>>) {
+  const deps = activityDependencies(db, senders);
+  const stores = createStores(db);
+  return {
+    ...createActivities(deps),
+    ...createScheduleActivities({
+      deliverOnce: createDeliverer({ senders, ledger: stores.ledger }),
+      schedules: stores.schedules,
+      audiences: stores.audiences,
+      runs: stores.scheduleRuns,
+      categories: deps.categories,
+      ledger: stores.ledger,
+      users: stores.users,
+    }),
+  };
 }
+export type WorkerActivities = ReturnType<typeof activitiesFor>;
 
 export async function startWorker(
   config: Config,
@@ -158,6 +176,13 @@ export async function createApi(options: {
     }),
     users: createUserService({ workflows, persistence: createUserPersistence(storage.db) }),
     categories: createCategoryService({ persistence: createCategoryPersistence(storage.db) }),
+    schedules: createScheduleService({
+      workflows,
+      taskQueue: config.temporal.taskQueue,
+      persistence: createSchedulePersistence(storage.db),
+      catchUpWindowMs: config.catchUpWindowMs,
+      queryTimeoutMs: config.queryTimeoutMs,
+    }),
     apiKeys: stores.apiKeys,
     idempotency: stores.httpIdempotency,
     idempotencyRetentionMs: config.retention.idempotencyHours * 3_600_000,

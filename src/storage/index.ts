@@ -10,6 +10,8 @@ import type { Database } from './schema.js';
 import { createTenantStore } from './tenants.js';
 import { createUserStore } from './users.js';
 import { createCategoryPolicyStore } from './category-policies.js';
+import { createAudienceStore } from './audiences.js';
+import { createScheduleRunStore } from './schedule-runs.js';
 
 export * from './errors.js';
 export * from './database.js';
@@ -26,6 +28,8 @@ export * from './schedules.js';
 export * from './ledger.js';
 export * from './decisions.js';
 export * from './http-idempotency.js';
+export * from './audiences.js';
+export * from './schedule-runs.js';
 
 /** Every store over one Kysely instance; pass a transaction (`trx`) to make them share it. */
 export function createStores(db: Kysely<Database>, options: { httpIdempotencyLockTimeoutMs?: number } = {}) {
@@ -36,6 +40,8 @@ export function createStores(db: Kysely<Database>, options: { httpIdempotencyLoc
     apiKeys: createApiKeyStore(db),
     reminders: createReminderStore(db),
     schedules: createScheduleStore(db),
+    audiences: createAudienceStore(db),
+    scheduleRuns: createScheduleRunStore(db),
     ledger: createLedger(db),
     decisions: createDecisionLog(db),
     httpIdempotency: createHttpIdempotencyStore(

@@ -24,20 +24,29 @@ export interface ScheduleRecord {
   status: ScheduleStatus;
   source: ScheduleSource;
   sourceRef?: string;
+  startsAt?: Date;
+  endsAt?: Date;
+  /** Each occurrence's fan-out is spread over this long (0: as fast as the workers go). */
+  smoothingMs: number;
   version: number;
   createdAt: Date;
   updatedAt: Date;
 }
 
-export type NewSchedule = Omit<ScheduleRecord, 'status' | 'version' | 'createdAt' | 'updatedAt' | 'policy' | 'source'> & {
+export type NewSchedule = Omit<ScheduleRecord, 'status' | 'version' | 'createdAt' | 'updatedAt' | 'policy' | 'source' | 'smoothingMs'> & {
+  smoothingMs?: number;
   status?: ScheduleStatus;
   policy?: Record<string, unknown>;
   source?: ScheduleSource;
 };
 
 export type SchedulePatch = Partial<
-  Pick<ScheduleRecord, 'name' | 'recurrence' | 'zoneMode' | 'audience' | 'content' | 'channels' | 'category' | 'policy' | 'status' | 'sourceRef'>
->;
+  Pick<ScheduleRecord, 'name' | 'recurrence' | 'zoneMode' | 'audience' | 'content' | 'channels' | 'category' | 'policy' | 'status' | 'sourceRef' | 'smoothingMs'>
+> & {
+  /** null clears it. */
+  startsAt?: Date | null;
+  endsAt?: Date | null;
+};
 
 const LIST = 'schedules';
 
@@ -55,11 +64,14 @@ const toRecord = (row: Selectable<SchedulesTable>): ScheduleRecord => {
     policy: row.policy,
     status: row.status,
     source: row.source,
+    smoothingMs: row.smoothing_ms,
     version: row.version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
   if (row.source_ref !== null) record.sourceRef = row.source_ref;
+  if (row.starts_at !== null) record.startsAt = row.starts_at;
+  if (row.ends_at !== null) record.endsAt = row.ends_at;
   return record;
 };
 
@@ -85,6 +97,9 @@ export function createScheduleStore(db: Kysely<Database>) {
               ...(s.status ? { status: s.status } : {}),
               ...(s.source ? { source: s.source } : {}),
               source_ref: s.sourceRef ?? null,
+              starts_at: s.startsAt ?? null,
+              ends_at: s.endsAt ?? null,
+              ...(s.smoothingMs !== undefined ? { smoothing_ms: s.smoothingMs } : {}),
               updated_at: new Date(),
             })
             .returningAll()
@@ -112,6 +127,9 @@ export function createScheduleStore(db: Kysely<Database>) {
         if (patch.policy) set.policy = json(patch.policy);
         if (patch.status) set.status = patch.status;
         if (patch.sourceRef !== undefined) set.source_ref = patch.sourceRef;
+        if (patch.startsAt !== undefined) set.starts_at = patch.startsAt;
+        if (patch.endsAt !== undefined) set.ends_at = patch.endsAt;
+        if (patch.smoothingMs !== undefined) set.smoothing_ms = patch.smoothingMs;
         let query = db.updateTable('schedules').set(set).where('tenant_id', '=', tenantId).where('id', '=', id);
         if (options.expectedVersion !== undefined) query = query.where('version', '=', options.expectedVersion);
         const row = await query.returningAll().executeTakeFirst();

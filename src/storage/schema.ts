@@ -60,6 +60,8 @@ export interface UsersTable {
   tenant_id: TenantId;
   id: UserId;
   preferences: JSONColumnType<UserPreferences>;
+  /** Tags the tenant sets on the user (audience filters). */
+  tags: TextArray;
   /** Optimistic concurrency: every write of the preferences is `… WHERE version = expected`. */
   version: ColumnType<number, number | undefined, number>;
   created_at: CreatedAt;
@@ -124,6 +126,10 @@ export interface SchedulesTable extends RecurrenceColumns {
   source: ColumnType<ScheduleSource, ScheduleSource | undefined, ScheduleSource>;
   /** For file-sourced schedules: the file's path and content hash (to detect drift). */
   source_ref: string | null;
+  starts_at: NullableInstant;
+  ends_at: NullableInstant;
+  /** Spread each occurrence's fan-out over this long, so providers are not hit by a thundering herd. */
+  smoothing_ms: ColumnType<number, number | undefined, number>;
   version: ColumnType<number, number | undefined, number>;
   created_at: CreatedAt;
   updated_at: Instant;
@@ -222,6 +228,38 @@ export interface CategoryPoliciesTable {
   updated_at: Instant;
 }
 
+/** What one occurrence of a schedule did in one zone (counters grow only by newly recorded decisions). */
+export interface ScheduleRunsTable {
+  tenant_id: TenantId;
+  schedule_id: ScheduleId;
+  recurrence_id: string;
+  /** The recipient group: a zone, `~rule` (recipients with no zone) or `*` (everyone, pinned schedules). */
+  zone: string;
+  fires_at: Instant;
+  targeted: ColumnType<number, number | undefined, number>;
+  sent: ColumnType<number, number | undefined, number>;
+  deferred: ColumnType<number, number | undefined, number>;
+  failed: ColumnType<number, number | undefined, number>;
+  /** Skipped recipients by reason. */
+  skipped: JSONColumnType<Record<string, number>, string | undefined, string>;
+  started_at: Instant;
+  completed_at: NullableInstant;
+}
+
+/** A recipient deferred by quiet hours: decided again at `until` (the audience never sits in history). */
+export interface ScheduleDeferralsTable {
+  tenant_id: TenantId;
+  schedule_id: ScheduleId;
+  recurrence_id: string;
+  user_id: UserId;
+  zone: string;
+  occurrence_at: Instant;
+  until: Instant;
+  channels: TextArray<Channel>;
+  /** The sequence number of the recipient's next decision about this occurrence. */
+  sequence: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -232,6 +270,8 @@ export interface Database {
   occurrence_decisions: OccurrenceDecisionsTable;
   http_idempotency: HttpIdempotencyTable;
   category_policies: CategoryPoliciesTable;
+  schedule_runs: ScheduleRunsTable;
+  schedule_deferrals: ScheduleDeferralsTable;
 }
 
 /** Writes a JSON column value (pg and PGlite both accept JSON text for json/jsonb parameters). */

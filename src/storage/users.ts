@@ -13,6 +13,7 @@ export interface UserRecord {
   tenantId: TenantId;
   id: UserId;
   preferences: UserPreferences;
+  tags: string[];
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -22,6 +23,7 @@ const toRecord = (row: Selectable<UsersTable>): UserRecord => ({
   tenantId: row.tenant_id,
   id: row.id,
   preferences: row.preferences,
+  tags: row.tags,
   version: row.version,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
@@ -89,6 +91,26 @@ export function createUserStore(db: Kysely<Database>) {
           StorageErrorType.VersionConflict,
           `preferences of user ${id} are at version ${current.version}, not ${update.expectedVersion}`,
         );
+      }),
+
+    /** The stored preferences of several users at once (users that do not exist are absent). */
+    preferencesOfMany: (tenantId: TenantId, ids: readonly UserId[]): Promise<Map<UserId, UserPreferences>> =>
+      guard(async () => {
+        if (ids.length === 0) return new Map();
+        const rows = await db.selectFrom('users').select(['id', 'preferences']).where('tenant_id', '=', tenantId).where('id', 'in', [...ids]).execute();
+        return new Map(rows.map((r) => [r.id, r.preferences]));
+      }),
+
+    /** Replaces the user's tags (audience filters), creating the user if needed. */
+    setTags: (tenantId: TenantId, id: UserId, tags: readonly string[]): Promise<UserRecord> =>
+      guard(async () => {
+        const row = await db
+          .insertInto('users')
+          .values({ tenant_id: tenantId, id, preferences: json({}), tags: [...tags], updated_at: new Date() })
+          .onConflict((oc) => oc.columns(['tenant_id', 'id']).doUpdateSet({ tags: [...tags], updated_at: new Date() }))
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toRecord(row);
       }),
 
     /**

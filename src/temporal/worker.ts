@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { BundleOptions } from '@temporalio/worker';
 import type { ReminderActivities } from '../../activities/index.js';
+import type { ScheduleActivities } from '../../activities/schedules.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
@@ -26,7 +27,7 @@ export interface ChimeWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  activities: ReminderActivities;
+  activities: ReminderActivities & ScheduleActivities;
   /** A pre-built bundle (tests build one per run); otherwise the workflows are bundled now. */
   workflowBundle?: { codePath: string } | WorkflowBundleWithSourceMap;
 }

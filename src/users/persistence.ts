@@ -41,6 +41,11 @@ export function createUserPersistence(db: Kysely<Database>): UserPersistence {
       }
     },
 
+    async setTags({ tenantId }, userId, tags) {
+      await tenants.ensure({ id: tenantId, name: tenantId });
+      return (await users.setTags(tenantId, userId, tags)).tags;
+    },
+
     async liveReminderIds({ tenantId }, userId: UserId) {
       const ids: string[] = [];
       for (const status of ['active', 'paused', 'blocked'] as const) {

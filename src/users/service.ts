@@ -12,7 +12,7 @@
  * other change (contacts, locale) is read at send time and wakes nobody.
  */
 import { WorkflowNotFoundError, type WorkflowClient } from '@temporalio/client';
-import { ConflictError, NotFoundError } from '../domain/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.js';
 import type { UserId } from '../domain/ids.js';
 import { applyMergePatch } from '../domain/json-merge-patch.js';
 import { validatePreferences, type Preferences } from '../domain/preferences/index.js';
@@ -41,6 +41,8 @@ export interface UserPersistence {
   ): Promise<{ before: Record<string, unknown>; version: number; updatedAt: Date } | 'version_conflict'>;
   /** Ids of the user's reminders whose workflows may be running. */
   liveReminderIds(actor: Actor, userId: UserId): Promise<string[]>;
+  /** Replaces the user's tags (creating the user). */
+  setTags(actor: Actor, userId: UserId, tags: readonly string[]): Promise<string[]>;
 }
 
 /** The preference fields a reminder's workflow acts on before send time (planning, deferrals). */
@@ -111,6 +113,12 @@ export function createUserService({ workflows, persistence }: { workflows: Workf
           validatePreferences(input.contacts === undefined && stored.contacts !== undefined ? { ...input, contacts: stored.contacts } : input),
         expectedVersion,
       );
+    },
+
+    /** Replaces the tags audience filters select on (admin keys: a user must not pick their own audiences). */
+    async setTags(actor: Actor, userId: UserId, tags: readonly string[]): Promise<{ id: string; tags: string[] }> {
+      if (actor.userId !== undefined) throw new ForbiddenError('tags', 'only an admin key may tag users');
+      return { id: userId, tags: await persistence.setTags(actor, userId, tags) };
     },
 
     /** Applies an RFC 7396 merge patch to the stored preferences; the result must be valid as a whole. */

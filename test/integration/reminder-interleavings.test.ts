@@ -17,7 +17,7 @@ import { createReminderService, type CreateReminderInput, type ReminderService }
 import { createStores, type Stores } from '../../src/storage/index.js';
 import { createChimeWorker } from '../../src/temporal/worker.js';
 import { reminderStateQuery, type ReminderState, type reminderWorkflow } from '../../workflows/reminder.js';
-import type { ReminderActivities } from '../../activities/index.js';
+import type { WorkerActivities } from '../../src/entry/runtime.js';
 import { eventually, recordHistory } from '../support/histories.js';
 import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio.js';
 import { startTestStack, utcWallTime, type TestStack } from '../support/stack.js';
@@ -70,7 +70,7 @@ beforeAll(async () => {
   };
   const sms = createTwilioSmsSender({ accountSid: twilio.accountSid, authToken: twilio.authToken, from: '+15005550001', baseUrl: twilio.url });
   const real = stack.activities({ email: latchedEmail, sms });
-  const activities: ReminderActivities = {
+  const activities: WorkerActivities = {
     ...real,
     async decideOccurrence(request) {
       await decideGates.get(request.userId)?.pass();

@@ -4,6 +4,7 @@ import type { UserService } from '../../users/service.js';
 import { actorOf } from '../auth.js';
 import { ProblemSchema } from '../problem.js';
 import { IfMatchHeaders, PreferencesInput, PreferencesMergePatch, UserParams, UserView } from '../schemas/users.js';
+import { UserTagsBody, UserTagsView } from '../schemas/schedules.js';
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
 
@@ -59,5 +60,18 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
       const user = await users.patchPreferences(actorOf(request.principal), UserId(request.params.userId), request.body, expected);
       return reply.header('etag', `"${user.version}"`).send(user);
     },
+  );
+
+  app.put(
+    '/v1/users/:userId/tags',
+    {
+      schema: {
+        summary: "Replace a user's tags (admin), which audience filters select on (creates the user)",
+        params: UserParams,
+        body: UserTagsBody,
+        response: { 200: UserTagsView, ...problems, 403: ProblemSchema },
+      },
+    },
+    async (request) => users.setTags(actorOf(request.principal), UserId(request.params.userId), request.body.tags),
   );
 };

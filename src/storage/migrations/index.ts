@@ -7,12 +7,14 @@ import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_delivery_category.js';
 import * as m0003 from './0003_category_policies.js';
 import * as m0004 from './0004_reminder_state_and_claimants.js';
+import * as m0005 from './0005_audience_schedules.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': m0001,
   '0002_delivery_category': m0002,
   '0003_category_policies': m0003,
   '0004_reminder_state_and_claimants': m0004,
+  '0005_audience_schedules': m0005,
 };
 
 export const migrationProvider: MigrationProvider = {
