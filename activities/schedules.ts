@@ -281,8 +281,10 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
       };
       const bucket = nextBucket({ recurrence, zoneMode: schedule.zoneMode, zones: counts ? [...counts.keys()] : [], fences, ...window });
       if (!bucket) {
-        // Ended when even the rule's own zone, with no fence of a group behind, has nothing left.
-        const ended = nextBucket({ recurrence, zoneMode: 'pinned', zones: [], fences: {}, ...window }) === undefined;
+        // With recipients, no bucket means every group's rule is over. With none yet, the schedule
+        // waits for some unless its rule has nothing left from now on.
+        const empty = counts !== undefined && counts.size === 0;
+        const ended = !empty || nextBucket({ recurrence, zoneMode: 'pinned', zones: [], fences: {}, ...window, fence: Math.max(window.fence, Date.now()) }) === undefined;
         return { kind: 'none', ended };
       }
       const members = bucket.members.map((m) => ({

@@ -8,7 +8,7 @@
  *   fan-out in progress → deliver its pages, a bounded number in flight, until every group is done
  *   deferrals due       → decide again the recipients whose quiet hours are over
  *   nothing planned     → plan the next time-zone bucket (an activity reads the audience's zones)
- *   not due yet         → sleep until it is, a deferral is, an hour has passed (new zones), or a message
+ *   not due yet         → sleep until it is, a deferral is, 6 hours have passed (new zones), or a message
  *   due                 → start its fan-out (or, past the catch-up window, record it missed)
  *
  * The recipients are read from the database page by page by the activities, which serve each one
@@ -49,8 +49,11 @@ export * from './schedule-messages.js';
 const DEFAULT_CATCH_UP_WINDOW_MS = 15 * 60_000;
 const DEFAULT_PAGE_SIZE = 200;
 const DEFAULT_PAGES_IN_FLIGHT = 4;
-/** Plan again at least this often while waiting: a zone that joined the audience gets its bucket. */
-const REPLAN_EVERY_MS = 60 * 60_000;
+/**
+ * Plan again at least this often while waiting (and after every bucket): a zone that joins the
+ * audience more than this long before its local occurrence gets its bucket.
+ */
+const REPLAN_EVERY_MS = 6 * 60 * 60_000;
 /** A run continues as new once its history reaches this many events (or when the server suggests it). */
 export const MAX_SCHEDULE_EVENTS_PER_RUN = 2_000;
 
@@ -132,11 +135,20 @@ export async function scheduleWorkflow(input: ScheduleWorkflowInput): Promise<Sc
     const info = workflowInfo();
     return info.continueAsNewSuggested || info.historyLength >= MAX_SCHEDULE_EVENTS_PER_RUN;
   };
-  const publish = () =>
-    upsertSearchAttributes([
-      { key: StatusKey, value: status },
-      { key: NextOccurrenceKey, value: planned && status === 'active' ? new Date(planned.firesAt) : null },
-    ]);
+  // Upserted only when they change: every upsert is a command in history.
+  const published = {
+    status: workflowInfo().typedSearchAttributes.get(StatusKey) as string | undefined,
+    next: workflowInfo().typedSearchAttributes.get(NextOccurrenceKey)?.getTime() ?? null,
+  };
+  const publish = () => {
+    const next = planned && status === 'active' ? planned.firesAt : null;
+    const changes: Parameters<typeof upsertSearchAttributes>[0] = [];
+    if (published.status !== status) changes.push({ key: StatusKey, value: status });
+    if (published.next !== next) changes.push({ key: NextOccurrenceKey, value: next === null ? null : new Date(next) });
+    if (changes.length > 0) upsertSearchAttributes(changes);
+    published.status = status;
+    published.next = next;
+  };
   const waitForChange = async (timeoutMs?: number): Promise<void> => {
     const seen = generation;
     const wake = () => generation !== seen || historyIsLong();

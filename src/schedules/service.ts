@@ -376,7 +376,9 @@ export function createScheduleService({ workflows, taskQueue, persistence, catch
       }
       return {
         description: view({ tenantId: actor.tenantId, id: ScheduleId(id), definition: d, status: 'active', version: 0, createdAt: '', updatedAt: '' }).description,
-        zones: [...byZone].map(([zone, recipients]) => ({ zone: zone ?? d.recurrence.tzid, recipients })).sort((a, b) => a.zone.localeCompare(b.zone)),
+        zones: [...[...byZone].reduce((acc, [zone, n]) => acc.set(zone ?? d.recurrence.tzid, (acc.get(zone ?? d.recurrence.tzid) ?? 0) + n), new Map<string, number>())]
+          .map(([zone, recipients]) => ({ zone, recipients }))
+          .sort((a, b) => a.zone.localeCompare(b.zone)),
         buckets,
       };
     },
