@@ -151,6 +151,8 @@ export interface ScheduleServiceDeps {
   persistence: SchedulePersistence;
   catchUpWindowMs?: number;
   queryTimeoutMs?: number;
+  /** Recipients per page and pages in flight (see ScheduleWorkflowInput); the workflow's defaults otherwise. */
+  fanout?: { pageSize?: number; maxPagesInFlight?: number };
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 32);
@@ -194,12 +196,14 @@ function definitionOf(input: Omit<ScheduleInput, 'id'>): ScheduleDefinition {
 const ruleChanged = (a: ScheduleDefinition, b: ScheduleDefinition) =>
   JSON.stringify([a.recurrence, a.zoneMode, a.startsAt, a.endsAt]) !== JSON.stringify([b.recurrence, b.zoneMode, b.startsAt, b.endsAt]);
 
-export function createScheduleService({ workflows, taskQueue, persistence, catchUpWindowMs, queryTimeoutMs = 3_000 }: ScheduleServiceDeps) {
+export function createScheduleService({ workflows, taskQueue, persistence, catchUpWindowMs, queryTimeoutMs = 3_000, fanout }: ScheduleServiceDeps) {
   const handleOf = (s: Pick<StoredSchedule, 'tenantId' | 'id'>) => workflows.getHandle<typeof scheduleWorkflow>(scheduleWorkflowId(s.tenantId, s.id));
   const workflowArgs = (s: Pick<StoredSchedule, 'tenantId' | 'id'>) => ({
     tenantId: s.tenantId,
     scheduleId: s.id,
     ...(catchUpWindowMs !== undefined ? { catchUpWindowMs } : {}),
+    ...(fanout?.pageSize !== undefined ? { pageSize: fanout.pageSize } : {}),
+    ...(fanout?.maxPagesInFlight !== undefined ? { maxPagesInFlight: fanout.maxPagesInFlight } : {}),
   });
 
   async function load(actor: Actor, id: string): Promise<StoredSchedule> {

@@ -4,9 +4,13 @@
  * and 45-minute offsets — each recipient served once per occurrence through the delivery ledger,
  * the run's counters in step, and nothing for users outside the audience.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { NativeConnection } from '@temporalio/worker';
 import { createChimeClient } from '../../src/client/index.js';
-import { eventually } from '../support/histories.js';
+import { createSchedulePersistence } from '../../src/schedules/persistence.js';
+import { createScheduleService } from '../../src/schedules/service.js';
+import { createChimeWorker } from '../../src/temporal/worker.js';
+import { eventually, recordHistory } from '../support/histories.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
@@ -79,5 +83,86 @@ describe('audience schedules', () => {
     expect(mails.length % 24).toBe(0); // whole occurrences only, each to all 24
     const read = await stack.api.schedules.get(schedule.id);
     expect(read).toMatchObject({ status: 'paused', state: 'live' });
+  });
+});
+
+describe('an audience schedule paused, edited and resumed mid-fan-out', () => {
+  it('stops between pages when paused, uses the edit for the pages after it, and serves everyone once when resumed', { timeout: 120_000 }, async () => {
+    const taskQueue = `${stack.taskQueue}-midway`;
+    let arrive!: () => void;
+    let open!: () => void;
+    const reached = new Promise<void>((resolve) => (arrive = resolve));
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    let pages = 0;
+    const real = stack.activities();
+    const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+    const worker = await createChimeWorker({
+      connection,
+      namespace: 'default',
+      taskQueue,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      activities: {
+        ...real,
+        async deliverSchedulePage(request) {
+          if (++pages === 1) {
+            // The first page reads the schedule, then waits here while the test pauses and edits it.
+            const result = real.deliverSchedulePage(request);
+            arrive();
+            await opened;
+            return result;
+          }
+          return real.deliverSchedulePage(request);
+        },
+      },
+    });
+    const running = worker.run();
+    try {
+      const service = createScheduleService({
+        workflows: stack.client.workflow,
+        taskQueue,
+        persistence: createSchedulePersistence(stack.database.db),
+        fanout: { pageSize: 5, maxPagesInFlight: 1 },
+      });
+      for (let i = 0; i < 20; i++) {
+        const id = `mid${String(i).padStart(2, '0')}`;
+        await stack.api.users.putPreferences(id, { timeZone: 'UTC', contacts: { email: { address: `${id}@example.com`, verified: true } } });
+        await stack.api.users.setTags(id, ['midway']);
+      }
+      const actor = { tenantId: stack.tenantId };
+      const firesAt = Math.ceil((Date.now() + 3_000) / 1_000) * 1_000;
+      const schedule = await service.create(actor, {
+        name: 'Midway',
+        recurrence: { dtstart: new Date(firesAt).toISOString().slice(0, 19), tzid: 'UTC', rrule: 'FREQ=DAILY;COUNT=1' },
+        audience: { filter: { tags: { all: ['midway'] } } },
+        content: { title: 'Before the edit', body: '' },
+      });
+      await reached;
+      expect((await service.pause(actor, schedule.id)).status).toBe('paused');
+      await service.edit(actor, schedule.id, { content: { title: 'After the edit', body: '' } });
+      open();
+      const mails = () => stack.smtp.received.filter((m) => m.to.some((to) => to.startsWith('mid')));
+      // The page in flight finishes; no page starts while paused.
+      const paused = await eventually(async () => {
+        const view = await service.get(actor, schedule.id);
+        return view.fanout?.pagesDone === 1 ? view : undefined;
+      });
+      expect(paused).toMatchObject({ status: 'paused', fanout: { pagesDone: 1, recipientsProcessed: 5 } });
+      expect(mails()).toHaveLength(5);
+      expect(pages).toBe(1);
+
+      await service.resume(actor, schedule.id);
+      await eventually(async () => (mails().length === 20 ? true : undefined), 30_000);
+      const runs = await service.runs(actor, schedule.id, 5);
+      expect(runs).toEqual([expect.objectContaining({ targeted: 20, sent: 20, completed: true })]);
+      expect(new Set(mails().map((m) => m.to.join())).size).toBe(20);
+      const subjects = mails().map((m) => m.headers.subject);
+      expect(subjects.filter((s) => s === 'Before the edit')).toHaveLength(5);
+      expect(subjects.filter((s) => s === 'After the edit')).toHaveLength(15);
+      await recordHistory('schedule-paused-mid-fanout', stack.client.workflow.getHandle(schedule.workflowId));
+    } finally {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    }
   });
 });

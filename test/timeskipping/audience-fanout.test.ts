@@ -14,6 +14,7 @@ import { createSchedulePersistence } from '../../src/schedules/persistence.js';
 import { createScheduleService } from '../../src/schedules/service.js';
 import type { scheduleWorkflow } from '../../workflows/schedule.js';
 import { checkDeliveries, type ActualDelivery } from '../support/chronos.js';
+import { recordHistory } from '../support/histories.js';
 import { startTimeSkippingStack, type TimeSkippingStack } from '../support/time-skipping.js';
 
 const ZONES = [
@@ -130,5 +131,54 @@ describe('an audience schedule across every zone (time-skipping)', () => {
     const bound = 20 * buckets + 4 * pages;
     console.log(`fan-out: ${USERS} recipients, ${ZONES.length} zones, ${buckets} buckets, ${events} history events (bound ${bound})`);
     expect(events).toBeLessThanOrEqual(bound);
+  });
+
+  it('defers recipients whose quiet hours cover 09:00 to their end, then serves them once, and counts it in the run', { timeout: 120_000 }, async () => {
+    const tenantId = stack.tenantId;
+    const ids = Array.from({ length: 12 }, (_, i) => `q${String(i).padStart(2, '0')}`);
+    await stack.stores.tenants.ensure({ id: tenantId, name: 'acme' });
+    for (const [i, id] of ids.entries()) {
+      await stack.stores.users.ensure(tenantId, UserId(id));
+      await stack.stores.users.modifyPreferences(tenantId, UserId(id), () => ({
+        timeZone: 'Europe/Paris',
+        contacts: { email: { address: `${id}@example.com`, verified: true } },
+        // A third sleep in on Tuesdays until 10:00.
+        ...(i % 3 === 0 ? { quietHours: { default: null, weekdays: { mon: { start: '22:00', end: '10:00' } } } } : {}),
+      }));
+      await stack.stores.users.setTags(tenantId, UserId(id), ['late-risers']);
+    }
+    const schedules = createScheduleService({ workflows: stack.env.client.workflow, taskQueue: stack.taskQueue, persistence: createSchedulePersistence(stack.database.db) });
+    const actor = { tenantId };
+    const day = new Date((await stack.env.currentTimeMs()) + 7 * 86_400_000).toISOString().slice(0, 10);
+    const schedule = await schedules.create(actor, {
+      name: 'Tuesday tips',
+      recurrence: { dtstart: `${day}T09:00:00`, tzid: 'UTC', rrule: 'FREQ=WEEKLY;BYDAY=TU;COUNT=1' },
+      audience: { filter: { tags: { all: ['late-risers'] } } },
+      content: { title: 'Tips', body: '' },
+    });
+    const handle = stack.env.client.workflow.getHandle<typeof scheduleWorkflow>(schedule.workflowId);
+    await stack.run(() => handle.result());
+    await recordHistory('schedule-fanout-with-deferrals', handle);
+
+    const [run] = await schedules.runs(actor, schedule.id, 5);
+    expect(run).toMatchObject({ targeted: 12, sent: 12, deferred: 4, failed: 0, completed: true });
+    const decisions = await stack.database.db
+      .selectFrom('occurrence_decisions')
+      .select(['user_id', 'kind', 'sequence', 'decided_at', 'deferred_until'])
+      .where('schedule_id', '=', ScheduleId(schedule.id))
+      .orderBy('user_id')
+      .orderBy('sequence')
+      .execute();
+    const deferred = decisions.filter((d) => d.kind === 'deferred');
+    expect(deferred).toHaveLength(4);
+    for (const d of deferred) {
+      const sent = decisions.find((s) => s.user_id === d.user_id && s.sequence === 1);
+      expect(sent?.kind).toBe('sent');
+      expect(sent!.decided_at.getTime()).toBeGreaterThanOrEqual(d.deferred_until!.getTime());
+      expect(sent!.decided_at.getTime() - d.deferred_until!.getTime()).toBeLessThan(60_000);
+    }
+    const mails = stack.smtp.received.filter((m) => m.to.some((to) => to.startsWith('q')));
+    expect(new Set(mails.map((m) => m.to.join()))).toEqual(new Set(ids.map((id) => `${id}@example.com`)));
+    expect(mails).toHaveLength(12);
   });
 });
