@@ -65,6 +65,8 @@ export const ConfigSchema = Type.Object({
   catchUpWindowMs: Type.Integer({ minimum: 0 }),
   /** How long a read waits for a reminder's workflow before answering from the database. */
   queryTimeoutMs: Type.Integer({ minimum: 100 }),
+  /** Where `chime schedules` sends its requests, and with which key (else the local API and data/admin-api-key). */
+  cli: Type.Object({ apiUrl: Type.Optional(Type.String({ minLength: 1 })), apiKey: Type.Optional(Type.String({ minLength: 1 })) }),
   rateLimitPerMinute: Type.Integer({ minimum: 1 }),
   logLevel: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -153,6 +155,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     catchUpWindowMs: int(env, 'CHIME_CATCH_UP_WINDOW_MS', 15 * 60_000),
     queryTimeoutMs: int(env, 'CHIME_QUERY_TIMEOUT_MS', 3_000),
+    cli: { apiUrl: opt(env, 'CHIME_API_URL'), apiKey: opt(env, 'CHIME_API_KEY') },
     rateLimitPerMinute: int(env, 'CHIME_RATE_LIMIT_PER_MINUTE', 600),
     logLevel: opt(env, 'CHIME_LOG_LEVEL') ?? 'info',
   };
