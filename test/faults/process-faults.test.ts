@@ -24,7 +24,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveTool } from '../../scripts/temporal-tools.mjs';
 import { messageIdFor } from '../../src/channels/email.js';
 import { deliveryIdempotencyKey } from '../../src/domain/idempotency.js';
-import { TenantId } from '../../src/domain/ids.js';
+import { ScheduleId, TenantId, UserId } from '../../src/domain/ids.js';
+import { createSchedulePersistence } from '../../src/schedules/persistence.js';
+import { createScheduleService } from '../../src/schedules/service.js';
 import { createStoragePersistence } from '../../src/reminders/persistence.js';
 import { createReminderService } from '../../src/reminders/service.js';
 import { openDatabase, type OpenedDatabase } from '../../src/storage/database.js';
@@ -423,5 +425,81 @@ describe('process faults during a burst of due reminders (real Temporal, Postgre
     expect(outcome.stored).toBe(100);
     expect(batch.worker!.alive(), `the worker kept running:\n${batch.worker!.output()}`).toBe(true);
     await batch.worker!.kill();
+  });
+
+  it('(d) SIGKILL of the worker in the middle of an audience fan-out: every recipient served once', { timeout: 360_000 }, async () => {
+    const count = 300;
+    const tenantId = TenantId(`faults-d-${randomBytes(3).toString('hex')}`);
+    const taskQueue = `faults-d-${randomBytes(6).toString('hex')}`;
+    await database.db.insertInto('tenants').values({ id: tenantId, name: tenantId }).execute();
+    await database.db
+      .insertInto('users')
+      .values(
+        Array.from({ length: count }, (_, i) => ({
+          tenant_id: tenantId,
+          id: UserId(userIdOf(i)),
+          preferences: JSON.stringify({ timeZone: 'UTC', contacts: { email: { address: `${userIdOf(i)}@example.com`, verified: true } } }),
+          tags: ['weekly'],
+          updated_at: new Date(),
+        })),
+      )
+      .execute();
+    const batch: Batch = { label: 'd', tenantId, taskQueue, dueAt: 0, keyByUser: new Map(), userByKey: new Map(), receivedBefore: smtp.received.length, createdInMs: 0 };
+    batch.worker = await spawnWorker(workerEnv(taskQueue));
+    const schedules = createScheduleService({
+      workflows: client.workflow,
+      taskQueue,
+      persistence: createSchedulePersistence(database.db),
+      fanout: { pageSize: 25, maxPagesInFlight: 2 },
+    });
+    const dtstart = utcWall(Date.now() + 10_000);
+    batch.dueAt = Date.parse(`${dtstart}Z`);
+    const schedule = await schedules.create({ tenantId }, {
+      name: 'Fault digest',
+      recurrence: { dtstart, tzid: 'UTC', rrule: 'FREQ=DAILY;COUNT=1' },
+      audience: { filter: { tags: { all: ['weekly'] } } },
+      content: { title: 'Once', body: 'Exactly once.' },
+    });
+    for (let i = 0; i < count; i++) {
+      const key = deliveryIdempotencyKey({ tenantId, userId: userIdOf(i), occurrence: { scheduleId: schedule.id, recurrenceId: dtstart }, channel: 'email' });
+      batch.keyByUser.set(userIdOf(i), key);
+      batch.userByKey.set(key, userIdOf(i));
+    }
+    const { storedBeforeHold } = await holdAndSettle(batch);
+    await batch.worker.kill();
+    await waitUntil("the dead worker's SMTP connections closed", () => smtp.openConnections() === 0, { timeoutMs: 15_000, intervalMs: 50 });
+    const heldAtKill = smtp.held().length;
+    expect(heldAtKill, 'deliveries of a page in flight when the worker died').toBeGreaterThan(0);
+    expect(smtp.release()).toEqual({ stored: 0, dropped: heldAtKill });
+    batch.worker = await spawnWorker(workerEnv(taskQueue));
+    const backAt = batch.worker.readyAt;
+
+    await waitUntil(`${count} distinct Message-IDs`, () => new Set(messagesOf(batch).map((m) => m.headers['message-id'])).size >= count, { timeoutMs: ALL_ARRIVED_WITHIN_MS, intervalMs: 500 });
+    const runs = await waitUntil(
+      'the run complete',
+      async () => {
+        const [run] = await schedules.runs({ tenantId }, schedule.id, 1);
+        return run?.completed && run.targeted === count ? run : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+    const messages = messagesOf(batch);
+    const keys = messages.map((m) => m.headers[KEY_HEADER] ?? '');
+    console.log(
+      `[faults] (d) audience of ${count}: ${messages.length} stored, ${new Set(keys).size} distinct keys; ${storedBeforeHold} stored before the hold, ${heldAtKill} held and dropped at the SIGKILL; ` +
+        `the last ${seconds(Math.max(...messages.map((m) => m.receivedAt)) - backAt)} after the new worker was up; run ${JSON.stringify(runs)}`,
+    );
+    expect(messages).toHaveLength(count);
+    expect(new Set(keys)).toEqual(new Set(batch.keyByUser.values()));
+    expect(runs).toMatchObject({ targeted: count, sent: count, failed: 0 });
+    const decisions = await database.db
+      .selectFrom('occurrence_decisions')
+      .select(['user_id', 'kind'])
+      .where('tenant_id', '=', tenantId)
+      .where('schedule_id', '=', ScheduleId(schedule.id))
+      .execute();
+    expect(decisions).toHaveLength(count);
+    expect(decisions.every((d) => d.kind === 'sent')).toBe(true);
+    await batch.worker.kill();
   });
 });
