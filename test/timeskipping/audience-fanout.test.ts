@@ -181,4 +181,39 @@ describe('an audience schedule across every zone (time-skipping)', () => {
     expect(new Set(mails.map((m) => m.to.join()))).toEqual(new Set(ids.map((id) => `${id}@example.com`)));
     expect(mails).toHaveLength(12);
   });
+
+  it('spreads a bucket over its smoothing window: page n starts n intervals after the bucket fires', { timeout: 120_000 }, async () => {
+    const tenantId = stack.tenantId;
+    await stack.stores.tenants.ensure({ id: tenantId, name: 'acme' });
+    for (let i = 0; i < 6; i++) {
+      const id = UserId(`smooth${i}`);
+      await stack.stores.users.ensure(tenantId, id);
+      await stack.stores.users.modifyPreferences(tenantId, id, () => ({ timeZone: 'UTC', contacts: { email: { address: `${id}@example.com`, verified: true } } }));
+      await stack.stores.users.setTags(tenantId, id, ['smooth']);
+    }
+    const schedules = createScheduleService({
+      workflows: stack.env.client.workflow,
+      taskQueue: stack.taskQueue,
+      persistence: createSchedulePersistence(stack.database.db),
+      fanout: { pageSize: 2, maxPagesInFlight: 1 },
+    });
+    const day = new Date((await stack.env.currentTimeMs()) + 2 * 86_400_000).toISOString().slice(0, 10);
+    const schedule = await schedules.create({ tenantId }, {
+      name: 'Smooth',
+      recurrence: { dtstart: `${day}T12:00:00`, tzid: 'UTC', rrule: 'FREQ=DAILY;COUNT=1' },
+      audience: { filter: { tags: { all: ['smooth'] } } },
+      content: { title: 'Smooth', body: '' },
+      smoothingMs: 60_000,
+    });
+    await stack.run(() => stack.env.client.workflow.getHandle<typeof scheduleWorkflow>(schedule.workflowId).result());
+    const decided = await stack.database.db
+      .selectFrom('occurrence_decisions')
+      .select(['user_id', 'decided_at'])
+      .where('schedule_id', '=', ScheduleId(schedule.id))
+      .orderBy('user_id')
+      .execute();
+    // Three pages of two, 60 s / 3 = 20 s apart.
+    const offsets = decided.map((d) => Math.round((d.decided_at.getTime() - Date.parse(`${day}T12:00:00Z`)) / 1_000));
+    expect(offsets).toEqual([0, 0, 20, 20, 40, 40]);
+  });
 });
