@@ -56,7 +56,8 @@ const toRecord = (row: Selectable<OccurrenceDecisionsTable>): DecisionRecord => 
   return record;
 };
 
-const toRow = (d: NewDecision) => ({
+/** A decision as its row is written (shared with the schedule runs, which record recipients' decisions). */
+export const decisionRow = (d: NewDecision) => ({
   tenant_id: d.tenantId,
   user_id: d.userId,
   reminder_id: 'reminderId' in d.source ? d.source.reminderId : null,
@@ -97,7 +98,7 @@ export function createDecisionLog(db: Kysely<Database>) {
       guard(async () => {
         const row = await db
           .insertInto('occurrence_decisions')
-          .values(toRow(decision))
+          .values(decisionRow(decision))
           .onConflict((oc) => oc.doNothing())
           .returningAll()
           .executeTakeFirst();
@@ -113,7 +114,7 @@ export function createDecisionLog(db: Kysely<Database>) {
         if (decisions.length === 0) return 0;
         const rows = await db
           .insertInto('occurrence_decisions')
-          .values(decisions.map(toRow))
+          .values(decisions.map(decisionRow))
           .onConflict((oc) => oc.doNothing())
           .returning('id')
           .execute();

@@ -7,7 +7,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Channel } from '../domain/delivery.js';
 import type { ScheduleId, TenantId, UserId } from '../domain/ids.js';
-import type { NewDecision } from './decisions.js';
+import { decisionRow, type NewDecision } from './decisions.js';
 import { guard } from './errors.js';
 import { json, type Database, type ScheduleDeferralsTable, type ScheduleRunsTable } from './schema.js';
 
@@ -87,23 +87,7 @@ export function createScheduleRunStore(db: Kysely<Database>) {
           if (decisions.length === 0) return 0;
           const inserted = await trx
             .insertInto('occurrence_decisions')
-            .values(
-              decisions.map((d) => ({
-                tenant_id: d.tenantId,
-                user_id: d.userId,
-                reminder_id: null,
-                schedule_id: run.scheduleId,
-                recurrence_id: d.recurrenceId,
-                occurrence_at: d.occurrenceAt,
-                sequence: d.sequence ?? 0,
-                decided_at: d.decidedAt,
-                kind: d.kind,
-                reason: d.reason ?? null,
-                deferred_until: d.deferredUntil ?? null,
-                channels: json(d.channels ?? []),
-                details: json(d.details ?? {}),
-              })),
-            )
+            .values(decisions.map((d) => decisionRow({ ...d, source: { scheduleId: run.scheduleId } })))
             .onConflict((oc) => oc.doNothing())
             .returning(['kind', 'reason', 'sequence'])
             .execute();

@@ -411,11 +411,14 @@ describe('process faults during a burst of due reminders (real Temporal, Postgre
 
     const stoppedAt = Date.now();
     await postgres.stop();
+    const held = smtp.held();
     const released = smtp.release(); // answered while the database is down: the worker must still record them
-    expect(released.stored).toBeGreaterThan(0);
+    // Usually some are answered here (the settle-retry path). Once, on a loaded CI machine, none were
+    // (their connections had closed): exactly-once below must hold either way; the log line says which.
     await new Promise((resolve) => setTimeout(resolve, 10_000)); // the outage itself
-    await postgres.start();
+    await postgres.start(); // before any assertion: the next scenario needs the database
     const backAt = Date.now();
+    expect(released.stored + released.dropped, `held at release: ${JSON.stringify(held)}`).toBeGreaterThan(0);
 
     const outcome = await checkExactlyOnce(
       batch,
