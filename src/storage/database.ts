@@ -102,6 +102,10 @@ function openPostgres(url: string, options: DatabaseOptions): Omit<OpenedDatabas
     ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
   });
   pool.on('error', (error) => options.onPoolError?.(error));
+  // The pool listens for errors only on idle clients. A client checked out between two queries when
+  // the server goes away (a restart, a failover) would emit an unhandled 'error' and crash the
+  // process: listen on every client. Its next query fails, and the pool drops it on release.
+  pool.on('connect', (client) => client.on('error', (error) => options.onPoolError?.(error)));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return withLifecycle(db, 'postgres');
 }

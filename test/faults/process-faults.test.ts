@@ -413,12 +413,10 @@ describe('process faults during a burst of due reminders (real Temporal, Postgre
     await postgres.stop();
     const held = smtp.held();
     const released = smtp.release(); // answered while the database is down: the worker must still record them
-    // Usually some are answered here (the settle-retry path). Once, on a loaded CI machine, none were
-    // (their connections had closed): exactly-once below must hold either way; the log line says which.
     await new Promise((resolve) => setTimeout(resolve, 10_000)); // the outage itself
     await postgres.start(); // before any assertion: the next scenario needs the database
     const backAt = Date.now();
-    expect(released.stored + released.dropped, `held at release: ${JSON.stringify(held)}`).toBeGreaterThan(0);
+    expect(released.stored, `held at release: ${JSON.stringify(held)}`).toBeGreaterThan(0);
 
     const outcome = await checkExactlyOnce(
       batch,
