@@ -11,6 +11,8 @@ import { deliveryIdempotencyKey } from '../src/domain/idempotency.js';
 import type { TenantId, UserId } from '../src/domain/ids.js';
 import { isStorageError } from '../src/storage/errors.js';
 import type { Claimant, DeliverySource, Ledger } from '../src/storage/ledger.js';
+import type { RenderingNote } from '../src/domain/decisions.js';
+import type { Composed } from '../src/templates/compose.js';
 
 /** A sender may look for an earlier, possibly accepted attempt before sending again (Twilio). */
 export type RetryAwareSender = MessageSender & {
@@ -20,6 +22,8 @@ export type RetryAwareSender = MessageSender & {
 export interface DeliveryReceipt extends ProviderAcceptance {
   channel: Channel;
   idempotencyKey: string;
+  /** How a templated message was rendered (absent for plain content and for a key found settled). */
+  rendering?: RenderingNote;
 }
 
 export interface DeliveryTarget {
@@ -32,7 +36,11 @@ export interface DeliveryTarget {
   channel: Channel;
   /** Counted by per-category frequency caps. */
   category: string;
-  content: { title: string; body: string };
+}
+
+/** Who it goes to and what it says, worked out after the claim (a settled key needs neither). */
+export interface PreparedMessage extends Composed {
+  to: string | undefined;
 }
 
 /** How an attempt ended. `failed` carries the typed error; `permanent` ones are recorded on the ledger as final. */
@@ -43,8 +51,8 @@ export type DeliveryResult =
   | { kind: 'busy' };
 
 export interface DeliverOptions {
-  /** The contact point, read after the claim (a settled key needs none). */
-  contact: () => Promise<string | undefined>;
+  /** The contact point and the rendered message, read after the claim (a settled key needs neither). */
+  prepare: () => Promise<PreparedMessage>;
   claimant?: Claimant;
   leaseMs: number;
   /** Called right before the provider call: throws to stop (a cancelled reminder). */
@@ -73,7 +81,7 @@ async function retryWhileUnavailable<T>(write: () => Promise<T>, forMs: number):
 
 export function createDeliverer({ senders, ledger }: { senders: Partial<Record<Channel, MessageSender>>; ledger: Pick<Ledger, 'claim' | 'settle'> }) {
   return async function deliverOnce(target: DeliveryTarget, options: DeliverOptions): Promise<DeliveryResult> {
-    const { tenantId, userId, source, recurrenceId, channel, content } = target;
+    const { tenantId, userId, source, recurrenceId, channel } = target;
     const idempotencyKey = deliveryIdempotencyKey({ tenantId, userId, occurrence: { ...source, recurrenceId }, channel });
     const claim = await ledger.claim(
       { idempotencyKey, tenantId, userId, source, recurrenceId, occurrenceAt: target.occurrenceAt, channel, category: target.category },
@@ -94,18 +102,18 @@ export function createDeliverer({ senders, ledger }: { senders: Partial<Record<C
       options.beforeProviderCall?.();
       const sender = senders[channel] as RetryAwareSender | undefined;
       if (!sender) throw new DeliveryError(ChimeErrorType.NoContactPoint, `channel ${channel} is not configured`);
-      const to = await options.contact();
+      const { to, message, rendering } = await options.prepare();
       if (!to) throw new DeliveryError(ChimeErrorType.NoContactPoint, `user has no ${channel} contact point`);
       // A second attempt at this key may follow an accepted-but-unanswered first one.
       const possibly = claim.delivery.attempts > 1 ? { possiblyAttempted: true, since: claim.delivery.createdAt } : undefined;
-      const acceptance = await sender.send({ channel, to, subject: content.title, text: content.body, idempotencyKey }, possibly);
+      const acceptance = await sender.send({ channel, to, ...message, idempotencyKey }, possibly);
       accepted = true;
       // The provider took it: this write must not give up at a database blip, or a retry would send again.
       await retryWhileUnavailable(
         () => ledger.settle(idempotencyKey, { status: 'sent', provider: acceptance.provider, providerMessageId: acceptance.providerMessageId }, fence),
         options.settleRetryMs,
       );
-      return { kind: 'sent', receipt: { ...acceptance, channel, idempotencyKey } };
+      return { kind: 'sent', receipt: { ...acceptance, channel, idempotencyKey, ...(rendering ? { rendering } : {}) } };
     } catch (error) {
       // Accepted but not recorded (the database stayed away): the claim stays open, and the retry
       // that takes it over checks the provider first where it can (see the README's duplicate windows).

@@ -22,11 +22,13 @@ import type { OccurrenceDecision, ReminderStatus } from '../src/domain/decisions
 import type { Ledger } from '../src/storage/ledger.js';
 import type { DecisionLog } from '../src/storage/decisions.js';
 import type { ReminderStore } from '../src/storage/reminders.js';
+import type { MessageContent } from '../src/domain/templates/index.js';
+import { createComposer, recipientFacts, type StoredRecipient, type TemplateSource } from '../src/templates/compose.js';
 import { createDeliverer, type DeliveryReceipt } from './delivery.js';
 
-/** Port: the user's stored preference document (validated here, at send time). */
-export interface PreferenceSource {
-  preferencesOf(tenantId: TenantId, userId: UserId): Promise<unknown>;
+/** Port: a user as the database has them now. */
+export interface RecipientSource {
+  recipientOf(tenantId: TenantId, userId: UserId): Promise<StoredRecipient | undefined>;
 }
 
 /** The tenant's policy for a category, the layer between the defaults and a reminder's own. */
@@ -36,7 +38,8 @@ export interface CategoryPolicySource {
 
 export interface ActivityDependencies {
   senders: Partial<Record<Channel, MessageSender>>;
-  preferences: PreferenceSource;
+  recipients: RecipientSource;
+  templates: TemplateSource;
   categories: CategoryPolicySource;
   ledger: Pick<Ledger, 'claim' | 'settle' | 'countSent'>;
   decisions: Pick<DecisionLog, 'record'>;
@@ -88,7 +91,8 @@ export interface DeliverRequest {
   channel: Channel;
   /** Counted by per-category frequency caps. */
   category: string;
-  content: { title: string; body: string };
+  /** The reminder's title and body, and its template if it has one (rendered here, for this recipient, now). */
+  content: MessageContent;
 }
 
 export type { DeliveryReceipt };
@@ -164,12 +168,15 @@ function contactOf(preferences: Preferences, channel: Channel): string | undefin
 const decisionKind = (d: OccurrenceDecision) =>
   d.kind === 'delivered' ? (d.channels.some((c) => c.outcome === 'sent') ? 'sent' : 'failed') : d.kind;
 
-export function createActivities({ senders, preferences, categories, ledger, decisions, reminders }: ActivityDependencies) {
+export function createActivities({ senders, recipients, templates, categories, ledger, decisions, reminders }: ActivityDependencies) {
   const deliverOnce = createDeliverer({ senders, ledger });
-  async function currentPreferences(tenantId: string, userId: string, fallbackTimeZone: string): Promise<Preferences> {
-    const stored = (await preferences.preferencesOf(tenantId as TenantId, userId as UserId)) ?? {};
-    return validatePreferences({ timeZone: fallbackTimeZone, ...(stored as object) });
+  const compose = createComposer({ templates });
+  async function currentRecipient(tenantId: string, userId: string, fallbackTimeZone: string): Promise<{ preferences: Preferences; stored?: StoredRecipient }> {
+    const stored = await recipients.recipientOf(tenantId as TenantId, userId as UserId);
+    return { preferences: validatePreferences({ timeZone: fallbackTimeZone, ...((stored?.preferences as object | undefined) ?? {}) }), ...(stored ? { stored } : {}) };
   }
+  const currentPreferences = async (tenantId: string, userId: string, fallbackTimeZone: string): Promise<Preferences> =>
+    (await currentRecipient(tenantId, userId, fallbackTimeZone)).preferences;
 
   return {
     /**
@@ -281,10 +288,21 @@ export function createActivities({ senders, preferences, categories, ledger, dec
             occurrenceAt: new Date(occurrence.scheduledFor),
             channel,
             category: request.category,
-            content: request.content,
           },
           {
-            contact: async () => contactOf(await currentPreferences(tenantId, userId, 'UTC'), channel),
+            prepare: async () => {
+              const { preferences, stored } = await currentRecipient(tenantId, userId, 'UTC');
+              const { title, body } = request.content;
+              const composed = await compose({
+                tenantId: tenantId as TenantId,
+                channel,
+                recipient: recipientFacts(userId, preferences, stored),
+                source: { kind: 'reminder', id: occurrence.reminderId, title, body, category: request.category },
+                occurrence: { atEpochMs: Date.parse(occurrence.scheduledFor), nowEpochMs: Date.now() },
+                content: request.content,
+              });
+              return { to: contactOf(preferences, channel), ...composed };
+            },
             leaseMs: DELIVERY_LEASE_MS,
             settleRetryMs: SETTLE_RETRY_MS,
             ...(info && run ? { claimant: { id: `${run.workflowId}/${run.runId}/${info.activityId}`, attempt: info.attempt } } : {}),

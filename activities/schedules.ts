@@ -6,7 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ChannelOutcome } from '../src/domain/decisions.js';
+import { sentOutcome, type ChannelOutcome } from '../src/domain/decisions.js';
 import type { Channel } from '../src/domain/delivery.js';
 import { ChimeErrorType } from '../src/domain/errors.js';
 import type { ScheduleId, TenantId, UserId } from '../src/domain/ids.js';
@@ -19,6 +19,7 @@ import type { Ledger } from '../src/storage/ledger.js';
 import type { Deferral, ScheduleRunStore } from '../src/storage/schedule-runs.js';
 import type { ScheduleStore } from '../src/storage/schedules.js';
 import type { RecurrenceInput } from '../src/domain/recurrence/index.js';
+import { recipientFacts, type Compose, type StoredRecipient } from '../src/templates/compose.js';
 import type { DeliverOnce } from './delivery.js';
 
 export interface ScheduleActivityDependencies {
@@ -28,7 +29,8 @@ export interface ScheduleActivityDependencies {
   runs: ScheduleRunStore;
   categories: { categoryPolicyOf(tenantId: TenantId, category: string): Promise<PolicyOverrides | undefined> };
   ledger: Pick<Ledger, 'countSent'>;
-  users: { preferencesOfMany(tenantId: TenantId, userIds: readonly UserId[]): Promise<Map<UserId, unknown>> };
+  users: { recipientsOfMany(tenantId: TenantId, userIds: readonly UserId[]): Promise<Map<UserId, StoredRecipient>> };
+  compose: Compose;
 }
 
 /** A bucket member as the workflow carries it: which recipients, which occurrence. */
@@ -127,7 +129,7 @@ async function mapPooled<T, R>(items: readonly T[], limit: number, run: (item: T
   return results;
 }
 
-export function createScheduleActivities({ deliverOnce, schedules, audiences, runs, categories, ledger, users }: ScheduleActivityDependencies) {
+export function createScheduleActivities({ deliverOnce, schedules, audiences, runs, categories, ledger, users, compose }: ScheduleActivityDependencies) {
   async function loadSchedule(tenantId: string, scheduleId: string) {
     const schedule = await schedules.get(tenantId as TenantId, scheduleId as ScheduleId);
     return schedule && schedule.status !== 'archived' ? schedule : undefined;
@@ -148,7 +150,7 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
       deliveryWindowMs: number;
       windowClosed: boolean;
     },
-    recipient: { userId: UserId; stored: unknown; zone: string; key: string },
+    recipient: { userId: UserId; stored: StoredRecipient | undefined; zone: string; key: string },
     occurrence: { recurrenceId: string; scheduledFor: string },
     channels: Channel[],
     sequence: number,
@@ -158,7 +160,7 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
     const base = { tenantId, userId: recipient.userId, source: { scheduleId }, recurrenceId: occurrence.recurrenceId, occurrenceAt, sequence, decidedAt: new Date(now) };
     let preferences: Preferences;
     try {
-      preferences = validatePreferences({ timeZone: recipient.zone, ...((recipient.stored as object | undefined) ?? {}) });
+      preferences = validatePreferences({ timeZone: recipient.zone, ...((recipient.stored?.preferences as object | undefined) ?? {}) });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const outcomes: ChannelOutcome[] = channels.map((channel) => ({ channel, outcome: 'failed', errorType: ChimeErrorType.PreferencesInvalid, message }));
@@ -187,16 +189,27 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
         continue;
       }
       const result = await deliverOnce(
-        { tenantId, userId: recipient.userId, source: { scheduleId }, recurrenceId: occurrence.recurrenceId, occurrenceAt, channel: verdict.channel, category: schedule.category, content: schedule.content },
+        { tenantId, userId: recipient.userId, source: { scheduleId }, recurrenceId: occurrence.recurrenceId, occurrenceAt, channel: verdict.channel, category: schedule.category },
         {
-          contact: async () => contactOf(preferences, verdict.channel),
+          prepare: async () => {
+            const { title, body } = schedule.content;
+            const composed = await compose({
+              tenantId,
+              channel: verdict.channel,
+              recipient: recipientFacts(recipient.userId, preferences, recipient.stored),
+              source: { kind: 'schedule', id: scheduleId, name: schedule.name, title, body, category: schedule.category },
+              occurrence: { atEpochMs: occurrenceAt.getTime(), nowEpochMs: Date.now() },
+              content: schedule.content,
+            });
+            return { to: contactOf(preferences, verdict.channel), ...composed };
+          },
           leaseMs: DELIVERY_LEASE_MS,
           settleRetryMs: SETTLE_RETRY_MS,
           ...(context.claimant ? { claimant: context.claimant } : {}),
         },
       );
       if (result.kind === 'sent') {
-        outcomes.push({ channel: verdict.channel, outcome: 'sent', idempotencyKey: result.receipt.idempotencyKey, providerMessageId: result.receipt.providerMessageId });
+        outcomes.push(sentOutcome(verdict.channel, result.receipt));
       } else if (result.kind === 'failed' && result.permanent) {
         outcomes.push({ channel: verdict.channel, outcome: 'failed', errorType: result.type, message: result.message });
       } else {
@@ -324,7 +337,7 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
         page.filter((u) => !done.has(u.id)),
         PAGE_CONCURRENCY,
         async (user) => {
-          const result = await serveRecipient(context, { userId: user.id, stored: user.preferences, zone: member.zone, key: member.key }, member, schedule.channels, 0);
+          const result = await serveRecipient(context, { userId: user.id, stored: user, zone: member.zone, key: member.key }, member, schedule.channels, 0);
           heartbeat(++served);
           return result;
         },
@@ -346,7 +359,7 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
       const schedule = await loadSchedule(tenantId, scheduleId);
       if (!schedule) return { processed: 0 };
       const due = await runs.dueDeferrals(tenantId, scheduleId, new Date(request.nowEpochMs), request.limit);
-      const stored = await users.preferencesOfMany(tenantId, due.map((d) => d.userId));
+      const stored = await users.recipientsOfMany(tenantId, due.map((d) => d.userId));
       const policy = resolvePolicy(await categories.categoryPolicyOf(tenantId, schedule.category), schedule.policy as PolicyOverrides);
       const claimant = claimantOf();
       const context = { tenantId, scheduleId, schedule, policy, ...(claimant ? { claimant } : {}), now: request.nowEpochMs, deliveryWindowMs: request.deliveryWindowMs, windowClosed: false };
@@ -365,7 +378,7 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
         const results = await mapPooled(pending, PAGE_CONCURRENCY, (d) =>
           serveRecipient(
             context,
-            { userId: d.userId, stored: stored.get(d.userId), zone: validZone(stored.get(d.userId), schedule.recurrence.tzid ?? 'UTC'), key: d.zone },
+            { userId: d.userId, stored: stored.get(d.userId), zone: validZone(stored.get(d.userId)?.preferences, schedule.recurrence.tzid ?? 'UTC'), key: d.zone },
             { recurrenceId: d.recurrenceId, scheduledFor: d.occurrenceAt.toISOString() },
             d.channels,
             d.sequence,

@@ -65,6 +65,8 @@ export const ConfigSchema = Type.Object({
   catchUpWindowMs: Type.Integer({ minimum: 0 }),
   /** How long a read waits for a reminder's workflow before answering from the database. */
   queryTimeoutMs: Type.Integer({ minimum: 100 }),
+  /** SMS segments a template may take, estimated with sample values when it is defined. */
+  smsMaxSegments: Type.Integer({ minimum: 1, maximum: 10 }),
   /** Where `chime schedules` sends its requests, and with which key (else the local API and data/admin-api-key). */
   cli: Type.Object({ apiUrl: Type.Optional(Type.String({ minLength: 1 })), apiKey: Type.Optional(Type.String({ minLength: 1 })) }),
   rateLimitPerMinute: Type.Integer({ minimum: 1 }),
@@ -106,6 +108,9 @@ function opt(env: Env, name: string): string | undefined {
 }
 
 /** Builds the configuration from environment variables (documented in the README). */
+/** Three segments: about 450 GSM-7 characters, or 200 in UCS-2 (Arabic, Chinese, emoji). */
+export const DEFAULT_SMS_MAX_SEGMENTS = 3;
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(opt(env, 'CHIME_DATA_DIR') ?? 'data');
   const devServerPort = int(env, 'TEMPORAL_PORT', 7233);
@@ -155,6 +160,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     catchUpWindowMs: int(env, 'CHIME_CATCH_UP_WINDOW_MS', 15 * 60_000),
     queryTimeoutMs: int(env, 'CHIME_QUERY_TIMEOUT_MS', 3_000),
+    smsMaxSegments: int(env, 'CHIME_SMS_MAX_SEGMENTS', DEFAULT_SMS_MAX_SEGMENTS),
     cli: { apiUrl: opt(env, 'CHIME_API_URL'), apiKey: opt(env, 'CHIME_API_KEY') },
     rateLimitPerMinute: int(env, 'CHIME_RATE_LIMIT_PER_MINUTE', 600),
     logLevel: opt(env, 'CHIME_LOG_LEVEL') ?? 'info',

@@ -9,6 +9,7 @@ import type { ZoneMode } from '../src/domain/policy/zone-mode.js';
 import type { Channel } from '../src/domain/delivery.js';
 import type { ChannelOutcome, OccurrenceDecision, ReminderStatus } from '../src/domain/decisions.js';
 import type { Occurrence, RecurrenceInput } from '../src/domain/recurrence/index.js';
+import type { MessageContent } from '../src/domain/templates/schema.js';
 
 export const REMINDER_WORKFLOW_TYPE = 'reminderWorkflow';
 
@@ -19,10 +20,8 @@ export function reminderWorkflowId(tenantId: string, userId: string, reminderId:
 
 export type { ZoneMode, OccurrenceDecision, ReminderStatus };
 
-export interface ReminderContent {
-  title: string;
-  body: string;
-}
+/** The title and body, rendered through `template` at send time when it names one (an activity renders: never here). */
+export type ReminderContent = MessageContent;
 
 export interface ReminderDefinition {
   recurrence: RecurrenceInput;

@@ -42,7 +42,7 @@ import { recurrenceIdFor } from '../src/domain/policy/zone-mode.js';
 import type { Channel, OccurrenceRef } from '../src/domain/delivery.js';
 import { ChimeErrorType, PERMANENT_DELIVERY_ERRORS } from '../src/domain/errors.js';
 import type { Occurrence } from '../src/domain/recurrence/index.js';
-import type { ChannelOutcome, OccurrenceDecision, ReminderStatus, StopReason } from '../src/domain/decisions.js';
+import { sentOutcome, type ChannelOutcome, type OccurrenceDecision, type ReminderStatus, type StopReason } from '../src/domain/decisions.js';
 import { NextOccurrenceKey, StatusKey } from './search-attributes.js';
 import { channelOutcome, isTimeout, reasonOf, stopExplanation } from './outcomes.js';
 import { assertValidPatch } from './reminder-validation.js';
@@ -581,7 +581,7 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
         }
         const result = await deliverUnlessStopped(c, verdict);
         if (result.kind === 'sent') {
-          settle({ channel, outcome: 'sent', idempotencyKey: result.receipt.idempotencyKey, providerMessageId: result.receipt.providerMessageId });
+          settle(sentOutcome(channel, result.receipt));
         } else if (result.kind === 'failed') {
           settle(channelOutcome.failed(channel, result.error)); // permanent: this delivery ends, never the series
         } else if (result.kind === 'stopped') {

@@ -11,6 +11,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ReminderService } from '../reminders/service.js';
 import type { UserService } from '../users/service.js';
 import type { CategoryService } from '../categories/service.js';
+import type { TemplateService } from '../templates/service.js';
 import type { ScheduleService } from '../schedules/service.js';
 import { authPlugin, type ApiKeyDirectory } from './auth.js';
 import { installErrorHandler } from './error-handler.js';
@@ -20,6 +21,7 @@ import { categoryRoutes } from './routes/categories.js';
 import { healthRoutes } from './routes/health.js';
 import { reminderRoutes } from './routes/reminders.js';
 import { scheduleRoutes } from './routes/schedules.js';
+import { templateRoutes } from './routes/templates.js';
 import { userRoutes } from './routes/users.js';
 
 export interface AppDependencies {
@@ -27,6 +29,7 @@ export interface AppDependencies {
   users: UserService;
   categories: CategoryService;
   schedules: ScheduleService;
+  templates: TemplateService;
   apiKeys: ApiKeyDirectory;
   idempotency: IdempotencyStore;
   checkReady: () => Promise<void>;
@@ -95,5 +98,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(userRoutes, { users: deps.users });
   await app.register(categoryRoutes, { categories: deps.categories });
   await app.register(scheduleRoutes, { schedules: deps.schedules });
+  await app.register(templateRoutes, { templates: deps.templates });
   return app;
 }

@@ -13,7 +13,7 @@ function toProblem(error: Error, body: unknown): Problem {
       type: ProblemType.InvalidRequest,
       title: 'The request is invalid',
       status: 400,
-      errors: [{ field: `body.${error.field}`, reason: error.reason }],
+      errors: [error, ...error.more].map(({ field, reason }) => ({ field: `body.${field}`, reason })),
     };
   }
   if (error instanceof NotFoundError) {

@@ -59,6 +59,7 @@ function buildMail(from: string, message: OutboundMessage) {
     to: message.to,
     subject: message.subject,
     text: message.text,
+    ...(message.html !== undefined ? { html: message.html } : {}),
     messageId: messageIdFor(message.idempotencyKey),
     headers: { [IDEMPOTENCY_HEADER]: message.idempotencyKey },
   };

@@ -20,7 +20,8 @@ import type {
 } from '../api/schemas/reminders.js';
 import type { Problem } from '../api/problem.js';
 import type { CategoryList, CategoryView, PutCategoryBody } from '../api/schemas/categories.js';
-import type { PreferencesInput, UserView } from '../api/schemas/users.js';
+import type { PutTemplateBody, TemplateList, TemplateView } from '../api/schemas/templates.js';
+import type { PreferencesInput, UserAttributesView, UserView } from '../api/schemas/users.js';
 import type {
   CreateScheduleBody,
   EditScheduleBody,
@@ -40,6 +41,9 @@ export type ReminderPage = Static<typeof ReminderList>;
 export type Preview = Static<typeof PreviewView>;
 export type PreviewRule = Static<typeof PreviewRuleBody>;
 export type ListRemindersParams = Omit<Static<typeof ReminderListQuery>, 'cursor'>;
+export type Template = Static<typeof TemplateView>;
+export type PutTemplate = Static<typeof PutTemplateBody>;
+export type TemplatePage = Static<typeof TemplateList>;
 export type Category = Static<typeof CategoryView>;
 export type PutCategory = Static<typeof PutCategoryBody>;
 export type CategoryPage = Static<typeof CategoryList>;
@@ -140,6 +144,7 @@ export function createChimeClient(options: ChimeClientOptions) {
   const reminderPath = (id: string, action = '') => `/v1/reminders/${encodeURIComponent(id)}${action}`;
   const categoryPath = (category: string) => `/v1/categories/${encodeURIComponent(category)}`;
   const preferencesPath = (userId: string) => `/v1/users/${encodeURIComponent(userId)}/preferences`;
+  const templatePath = (id: string) => `/v1/templates/${encodeURIComponent(id)}`;
   const schedulePath = (id: string, action = '') => `/v1/schedules/${encodeURIComponent(id)}${action}`;
   const ifMatch = (opts?: WriteOptions): Record<string, string> => (opts?.ifMatch !== undefined ? { 'if-match': `"${opts.ifMatch}"` } : {});
 
@@ -197,6 +202,9 @@ export function createChimeClient(options: ChimeClientOptions) {
       /** Replaces the tags audience filters select on (admin). */
       setTags: (userId: string, tags: string[]) =>
         call<Static<typeof UserTagsView>>('PUT', `/v1/users/${encodeURIComponent(userId)}/tags`, { body: { tags } }),
+      /** Replaces the attributes templates read as `recipient.attributes.*` (admin). */
+      setAttributes: (userId: string, attributes: Record<string, string | number | boolean>) =>
+        call<Static<typeof UserAttributesView>>('PUT', `/v1/users/${encodeURIComponent(userId)}/attributes`, { body: { attributes } }),
       /** Replaces the preferences; omitted `contacts` keep the stored ones. */
       putPreferences: (userId: string, preferences: PreferencesUpdate, opts?: WriteOptions) =>
         call<User>('PUT', preferencesPath(userId), { body: preferences, headers: ifMatch(opts) }),
@@ -215,6 +223,15 @@ export function createChimeClient(options: ChimeClientOptions) {
       remove: (category: string) => call<undefined>('DELETE', categoryPath(category)),
       page: (params: { limit?: number; cursor?: string } = {}) => call<CategoryPage>('GET', '/v1/categories', { query: params }),
       list: (params: { limit?: number } = {}): AsyncGenerator<Category> => walk<Category>('/v1/categories', params),
+    },
+    /** Message templates: per-locale variants per channel, rendered per recipient at send time (writes need an admin key). */
+    templates: {
+      /** Creates or replaces the template; a 400 names each problem (locale, channel, line and column). */
+      put: (id: string, body: PutTemplate) => call<Template>('PUT', templatePath(id), { body }),
+      get: (id: string) => call<Template>('GET', templatePath(id)),
+      remove: (id: string) => call<undefined>('DELETE', templatePath(id)),
+      page: (params: { limit?: number; cursor?: string } = {}) => call<TemplatePage>('GET', '/v1/templates', { query: params }),
+      list: (params: { limit?: number } = {}): AsyncGenerator<Template> => walk<Template>('/v1/templates', params),
     },
   };
 }

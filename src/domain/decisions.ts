@@ -3,6 +3,7 @@
  * log and shown by the API: plain JSON, shared by workflows and activities.
  */
 import type { Channel, OccurrenceRef } from './delivery.js';
+import type { RenderFallback } from './templates/render.js';
 
 /**
  * `blocked`: the workflow cannot plan (the rule, or the user's stored preferences, cannot be read as
@@ -14,8 +15,14 @@ export type ReminderStatus = 'active' | 'paused' | 'blocked' | 'completed' | 'ca
 export type StopReason = 'paused' | 'cancelled' | 'rule_changed' | 'channel_removed';
 
 /** What happened on one channel for one occurrence. */
+/** How a templated message was rendered: the variant's locale, and why it is not exactly the template, if it is not. */
+export interface RenderingNote {
+  locale?: string;
+  fallback?: RenderFallback;
+}
+
 export type ChannelOutcome =
-  | { channel: Channel; outcome: 'sent'; idempotencyKey: string; providerMessageId: string }
+  | { channel: Channel; outcome: 'sent'; idempotencyKey: string; providerMessageId: string; rendering?: RenderingNote }
   | { channel: Channel; outcome: 'failed'; errorType: string; message: string }
   | { channel: Channel; outcome: 'skipped'; reason: string; explanation: string }
   /** Stopped while the delivery was in flight: the ledger (`/deliveries`) says whether the provider took it. */
@@ -27,3 +34,8 @@ export type OccurrenceDecision =
   /** `count`: the decision stands for that many occurrences, the last of which it names (a snooze's span). */
   | { kind: 'skipped'; occurrence: OccurrenceRef; decidedAt: string; reason: string; channels: ChannelOutcome[]; count?: number }
   | { kind: 'missed'; occurrence: OccurrenceRef; decidedAt: string; lateByMs: number; count: number };
+
+/** A channel the provider took, with how its message was rendered when a template was used. */
+export function sentOutcome(channel: Channel, receipt: { idempotencyKey: string; providerMessageId: string; rendering?: RenderingNote }): ChannelOutcome {
+  return { channel, outcome: 'sent', idempotencyKey: receipt.idempotencyKey, providerMessageId: receipt.providerMessageId, ...(receipt.rendering ? { rendering: receipt.rendering } : {}) };
+}

@@ -23,6 +23,8 @@ export interface OutboundMessage {
   to: string;
   subject: string;
   text: string;
+  /** The HTML part of an email (the text part is always there). */
+  html?: string;
   idempotencyKey: string;
 }
 

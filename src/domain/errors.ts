@@ -46,6 +46,8 @@ export class InvalidInputError extends Error {
   constructor(
     readonly field: string,
     readonly reason: string,
+    /** Further problems found in the same input (a template with several mistakes names them all). */
+    readonly more: readonly { field: string; reason: string }[] = [],
   ) {
     super(`${field}: ${reason}`);
     this.name = 'InvalidInputError';

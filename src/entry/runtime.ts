@@ -9,13 +9,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { createActivities, type ActivityDependencies } from '../../activities/index.js';
 import { createDeliverer } from '../../activities/delivery.js';
+import { createComposer } from '../templates/compose.js';
 import { createScheduleActivities } from '../../activities/schedules.js';
 import { buildApp } from '../api/app.js';
 import { createFileEmailSender, createSmtpEmailSender } from '../channels/email.js';
 import { withCircuitBreaker } from '../channels/resilience.js';
 import { createFileSmsSender } from '../channels/sms-file.js';
 import { createTwilioSmsSender } from '../channels/sms-twilio.js';
-import type { Config } from '../config.js';
+import { DEFAULT_SMS_MAX_SEGMENTS, type Config } from '../config.js';
 import type { Channel, MessageSender } from '../domain/delivery.js';
 import { TenantId } from '../domain/ids.js';
 import { createReminderService } from '../reminders/service.js';
@@ -25,6 +26,8 @@ import { createStoragePersistence } from '../reminders/persistence.js';
 import { createStores, openDatabase, scheduleRetention, type Database, type OpenedDatabase } from '../storage/index.js';
 import { createCategoryPersistence } from '../categories/persistence.js';
 import { createCategoryService } from '../categories/service.js';
+import { createTemplatePersistence } from '../templates/persistence.js';
+import { createTemplateService } from '../templates/service.js';
 import { createSchedulePersistence } from '../schedules/persistence.js';
 import { createScheduleService } from '../schedules/service.js';
 import { createUserPersistence } from '../users/persistence.js';
@@ -106,7 +109,8 @@ export function activityDependencies(db: Kysely<Database>, senders: Partial<Reco
   const stores = createStores(db);
   return {
     senders,
-    preferences: { preferencesOf: async (tenantId, userId) => (await stores.users.get(tenantId, userId))?.preferences },
+    recipients: { recipientOf: (tenantId, userId) => stores.users.get(tenantId, userId) },
+    templates: { templateOf: async (tenantId, id) => (await stores.templates.get(tenantId, id))?.content },
     categories: { categoryPolicyOf: async (tenantId, category) => (await stores.categoryPolicies.get(tenantId, category))?.policy },
     ledger: stores.ledger,
     decisions: stores.decisions,
@@ -128,6 +132,7 @@ export function activitiesFor(db: Kysely<Database>, senders: Partial<Record<Chan
       categories: deps.categories,
       ledger: stores.ledger,
       users: stores.users,
+      compose: createComposer({ templates: deps.templates }),
     }),
   };
 }
@@ -159,13 +164,15 @@ export async function startWorker(
 
 /** Builds the HTTP app over a Temporal client and the database (tests use the same function). */
 export async function createApi(options: {
-  config: Pick<Config, 'temporal' | 'twilio' | 'retention' | 'rateLimitPerMinute' | 'catchUpWindowMs' | 'queryTimeoutMs' | 'logLevel'>;
+  config: Pick<Config, 'temporal' | 'twilio' | 'retention' | 'rateLimitPerMinute' | 'catchUpWindowMs' | 'queryTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'smsMaxSegments'>>;
   workflows: WorkflowClient;
   storage: OpenedDatabase;
   checkReady: () => Promise<void>;
 }): Promise<FastifyInstance> {
   const { config, workflows, storage } = options;
   const stores = createStores(storage.db);
+  const compose = createComposer({ templates: { templateOf: async (tenantId, id) => (await stores.templates.get(tenantId, id))?.content } });
+  const templates = createTemplateService({ persistence: createTemplatePersistence(storage.db), smsMaxSegments: config.smsMaxSegments ?? DEFAULT_SMS_MAX_SEGMENTS });
   const app = await buildApp({
     reminders: createReminderService({
       workflows,
@@ -173,6 +180,8 @@ export async function createApi(options: {
       persistence: createStoragePersistence(storage.db),
       catchUpWindowMs: config.catchUpWindowMs,
       queryTimeoutMs: config.queryTimeoutMs,
+      templates: templates.checkRef,
+      compose,
     }),
     users: createUserService({ workflows, persistence: createUserPersistence(storage.db) }),
     categories: createCategoryService({ persistence: createCategoryPersistence(storage.db) }),
@@ -182,7 +191,9 @@ export async function createApi(options: {
       persistence: createSchedulePersistence(storage.db),
       catchUpWindowMs: config.catchUpWindowMs,
       queryTimeoutMs: config.queryTimeoutMs,
+      templates: templates.checkRef,
     }),
+    templates,
     apiKeys: stores.apiKeys,
     idempotency: stores.httpIdempotency,
     idempotencyRetentionMs: config.retention.idempotencyHours * 3_600_000,

@@ -143,9 +143,7 @@ export function createStoragePersistence(db: Kysely<Database>): ReminderPersiste
       };
     },
 
-    async preferencesOf(tenantId, userId) {
-      return (await users.get(tenantId, userId))?.preferences;
-    },
+    recipientOf: (tenantId, userId) => users.get(tenantId, userId),
 
     async categoryPolicyOf(tenantId, category) {
       return (await categoryPolicies.get(tenantId, category))?.policy;

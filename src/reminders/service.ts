@@ -44,6 +44,8 @@ import {
   type PreviewItem,
 } from '../domain/policy/index.js';
 import { validatePreferences, type Preferences } from '../domain/preferences/index.js';
+import type { MessageContent, RecipientFacts, RenderedMessage, RenderFallback, TemplateChecker, TemplateRef } from '../domain/templates/index.js';
+import { recipientFacts, type Compose, type StoredRecipient } from '../templates/compose.js';
 
 export const DEFAULT_CATEGORY = 'reminders';
 
@@ -58,6 +60,7 @@ export interface CreateReminderInput {
   email: string;
   title: string;
   body: string;
+  template?: TemplateRef;
   channels?: Channel[];
   category?: string;
   zoneMode?: ZoneMode;
@@ -75,14 +78,23 @@ export interface PreviewRuleInput {
   category?: string;
   channels?: Channel[];
   policy?: PolicyOverrides;
+  /** With content, each occurrence shows the message each channel would carry. */
+  content?: MessageContent;
   count?: number;
   after?: string;
+}
+
+/** The message one channel would carry, rendered exactly as the delivery would render it. */
+export interface PreviewMessage extends RenderedMessage {
+  channel: Channel;
+  locale?: string;
+  fallback?: RenderFallback;
 }
 
 export interface PreviewView {
   description: string;
   timeZone: string;
-  occurrences: PreviewItem[];
+  occurrences: (PreviewItem & { messages?: PreviewMessage[] })[];
 }
 
 export interface ReminderView {
@@ -92,6 +104,8 @@ export interface ReminderView {
   /** Why a `blocked` reminder cannot plan. */
   statusReason?: string;
   title: string;
+  /** The template its messages are rendered with (an id, or inline); absent: title and body as written. */
+  template?: TemplateRef;
   description: string;
   recurrence: RecurrenceInput;
   /** The zone the rule is expanded in now: the rule's own (pinned), or the user's current one (follow-user). */
@@ -147,8 +161,8 @@ export interface ReminderPersistence {
     reminderId: ReminderId,
     page: { limit: number; cursor?: string },
   ): Promise<{ items: DeliveryView[]; nextCursor: string | null }>;
-  /** The user's stored preference document (validated and completed by the caller). */
-  preferencesOf(tenantId: TenantId, userId: UserId): Promise<unknown>;
+  /** The user as stored: preference document (validated and completed by the caller), tags, attributes. */
+  recipientOf(tenantId: TenantId, userId: UserId): Promise<StoredRecipient | undefined>;
   /** The tenant's policy overrides for a category, if it defined any. */
   categoryPolicyOf(tenantId: TenantId, category: string): Promise<PolicyOverrides | undefined>;
   listReminders(
@@ -167,7 +181,12 @@ export interface ReminderServiceDeps {
   catchUpWindowMs?: number;
   /** How long a read waits for the workflow's answer before it answers from the database. */
   queryTimeoutMs?: number;
+  /** Checks a template as it is attached (without it, a reminder with a template is refused). */
+  templates?: TemplateChecker;
+  /** Renders previews' messages the way deliveries do (without it, previews show decisions only). */
+  compose?: Compose;
 }
+
 
 const UPCOMING_SHOWN = 5;
 export const DEFAULT_QUERY_TIMEOUT_MS = 3_000;
@@ -185,11 +204,45 @@ export function createReminderService({
   persistence,
   catchUpWindowMs,
   queryTimeoutMs = DEFAULT_QUERY_TIMEOUT_MS,
+  templates,
+  compose,
 }: ReminderServiceDeps) {
+  async function checkTemplate(tenantId: TenantId, ref: TemplateRef | undefined, field: string): Promise<void> {
+    if (ref === undefined) return;
+    if (!templates) throw new InvalidInputError(field, 'templates are not available in this deployment');
+    await templates(tenantId, ref, 'reminder', field);
+  }
+
   /** The user's preferences as stored now, completed with defaults (the rule's zone when they have none). */
-  async function preferencesFor(tenantId: TenantId, userId: UserId, fallbackTimeZone: string): Promise<{ stored: unknown; preferences: Preferences }> {
-    const stored = await persistence.preferencesOf(tenantId, userId);
-    return { stored, preferences: validatePreferences({ timeZone: fallbackTimeZone, ...((stored as object | undefined) ?? {}) }) };
+  async function preferencesFor(tenantId: TenantId, userId: UserId, fallbackTimeZone: string): Promise<{ stored?: StoredRecipient; preferences: Preferences }> {
+    const stored = await persistence.recipientOf(tenantId, userId);
+    return { ...(stored ? { stored } : {}), preferences: validatePreferences({ timeZone: fallbackTimeZone, ...((stored?.preferences as object | undefined) ?? {}) }) };
+  }
+
+  /** Each channel's message for one previewed occurrence, rendered at the instant it would be sent. */
+  async function previewMessages(
+    tenantId: TenantId,
+    recipient: RecipientFacts,
+    source: { id: string; content: MessageContent; category: string; channels: Channel[] },
+    item: PreviewItem,
+  ): Promise<PreviewMessage[] | undefined> {
+    if (!compose) return undefined;
+    const atEpochMs = Date.parse(item.utc);
+    const sentAt = item.afterDeferral ? Date.parse(item.afterDeferral.at) : atEpochMs;
+    const { title, body } = source.content;
+    return Promise.all(
+      source.channels.map(async (channel) => {
+        const { message, rendering } = await compose({
+          tenantId,
+          channel,
+          recipient,
+          source: { kind: 'reminder', id: source.id, title, body, category: source.category },
+          occurrence: { atEpochMs, nowEpochMs: sentAt },
+          content: source.content,
+        });
+        return { channel, ...message, ...(rendering?.locale !== undefined ? { locale: rendering.locale } : {}), ...(rendering?.fallback ? { fallback: rendering.fallback } : {}) };
+      }),
+    );
   }
 
   /**
@@ -217,6 +270,7 @@ export function createReminderService({
       status,
       ...(status === 'blocked' && statusReason ? { statusReason } : {}),
       title: definition.content.title,
+      ...(definition.content.template !== undefined ? { template: definition.content.template } : {}),
       description: recurrence.describe(),
       recurrence: definition.recurrence,
       timeZone: rule.tzid,
@@ -282,34 +336,46 @@ export function createReminderService({
   async function preview(
     actor: Actor,
     userId: string | undefined,
-    definition: Pick<ReminderDefinition, 'recurrence' | 'zoneMode' | 'category' | 'channels' | 'policy'>,
+    definition: Pick<ReminderDefinition, 'recurrence' | 'zoneMode' | 'category' | 'channels' | 'policy'> & { content?: MessageContent },
     count: number,
     afterEpochMs: number,
+    reminderId = 'preview',
   ): Promise<PreviewView> {
     const { stored, preferences } = userId
       ? await preferencesFor(actor.tenantId, UserId(userId), definition.recurrence.tzid)
       : { stored: undefined, preferences: validatePreferences({ timeZone: definition.recurrence.tzid }) };
     const rule = compileRecurrence(recurrenceInZone(definition.recurrence, definition.zoneMode, stored ? preferences.timeZone : undefined));
     const occurrences = rule.take(count, afterEpochMs).map((o) => ({ ...o, recurrenceId: recurrenceIdFor(definition.zoneMode, o) }));
+    const items = previewOccurrences(occurrences, {
+      preferences,
+      // The same layering as the activity that decides at send time: default → category → reminder.
+      policy: resolvePolicy(await persistence.categoryPolicyOf(actor.tenantId, definition.category), definition.policy),
+      category: definition.category,
+      channels: definition.channels,
+    });
+    const { content } = definition;
+    const recipient = recipientFacts(userId ?? 'preview', preferences, stored);
     return {
       description: rule.describe(),
       timeZone: preferences.timeZone,
-      occurrences: previewOccurrences(occurrences, {
-        preferences,
-        // The same layering as the activity that decides at send time: default → category → reminder.
-        policy: resolvePolicy(await persistence.categoryPolicyOf(actor.tenantId, definition.category), definition.policy),
-        category: definition.category,
-        channels: definition.channels,
-      }),
+      occurrences: content
+        ? await Promise.all(
+            items.map(async (item) => {
+              const messages = await previewMessages(actor.tenantId, recipient, { id: reminderId, content, category: definition.category, channels: definition.channels }, item);
+              return messages ? { ...item, messages } : item;
+            }),
+          )
+        : items,
     };
   }
 
   return {
     /** Preview of a rule for a user (or default preferences) without saving anything. */
-    previewRule(actor: Actor, input: PreviewRuleInput): Promise<PreviewView> {
+    async previewRule(actor: Actor, input: PreviewRuleInput): Promise<PreviewView> {
       if ((input.recurrence === undefined) === (input.ical === undefined)) {
         throw new InvalidInputError('recurrence', 'give exactly one of `recurrence` or `ical`');
       }
+      await checkTemplate(actor.tenantId, input.content?.template, 'content.template');
       if (actor.userId !== undefined && input.userId !== undefined && input.userId !== actor.userId) throw new NotFoundError('user');
       const userId = input.userId ?? actor.userId;
       const after = input.after !== undefined ? Date.parse(input.after) : Date.now();
@@ -322,6 +388,7 @@ export function createReminderService({
           category: input.category ?? DEFAULT_CATEGORY,
           channels: input.channels ?? ['email'],
           ...(input.policy ? { policy: input.policy } : {}),
+          ...(input.content ? { content: input.content } : {}),
         },
         input.count ?? 10,
         after,
@@ -331,7 +398,7 @@ export function createReminderService({
     /** Preview of an existing reminder's next occurrences under its user's current preferences. */
     async previewReminder(actor: Actor, reminderId: ReminderId, count: number): Promise<PreviewView> {
       const reminder = await load(actor, reminderId);
-      return preview(actor, reminder.userId, reminder.definition, count, Date.now());
+      return preview(actor, reminder.userId, reminder.definition, count, Date.now(), reminder.id);
     },
 
     /**
@@ -348,6 +415,7 @@ export function createReminderService({
       }
       const recurrence = input.recurrence ? normalizeRecurrence(input.recurrence) : parseICal(input.ical ?? '');
       const description = checkRecurrence(recurrence);
+      await checkTemplate(tenantId, input.template, 'template');
       const reminder: StoredReminder = {
         tenantId,
         userId: UserId(input.userId),
@@ -355,7 +423,7 @@ export function createReminderService({
         definition: {
           recurrence,
           zoneMode: input.zoneMode ?? 'pinned',
-          content: { title: input.title, body: input.body },
+          content: { title: input.title, body: input.body, ...(input.template !== undefined ? { template: input.template } : {}) },
           channels: input.channels ?? ['email'],
           category: input.category ?? DEFAULT_CATEGORY,
           ...(input.policy ? { policy: input.policy } : {}),
@@ -426,10 +494,11 @@ export function createReminderService({
       return (await persistence.latestDecisions(reminder.tenantId, reminder.id, limit)).reverse();
     },
 
-    edit(actor: Actor, reminderId: ReminderId, patch: EditReminderPatch): Promise<ReminderView> {
-      // Validated here: the workflow's validator cannot read tz data.
+    async edit(actor: Actor, reminderId: ReminderId, patch: EditReminderPatch): Promise<ReminderView> {
+      // Validated here: the workflow's validator cannot read tz data or templates.
       const normalized = patch.recurrence ? { ...patch, recurrence: normalizeRecurrence(patch.recurrence) } : patch;
       if (normalized.recurrence) checkRecurrence(normalized.recurrence);
+      await checkTemplate(actor.tenantId, normalized.content?.template, 'content.template');
       return act(actor, reminderId, (h) => h.executeUpdate(editReminderUpdate, { args: [normalized] }));
     },
     pause: (actor: Actor, reminderId: ReminderId) =>

@@ -14,6 +14,7 @@ import { ScheduleId, type TenantId } from '../domain/ids.js';
 import { validatePolicyOverrides, type PolicyOverrides } from '../domain/policy/index.js';
 import { compileRecurrence, normalizeRecurrence, parseICal, type RecurrenceInput } from '../domain/recurrence/index.js';
 import { nextBucket, zoneKey, type Audience } from '../domain/schedules/index.js';
+import type { MessageContent, TemplateChecker } from '../domain/templates/index.js';
 import type { Actor } from '../reminders/service.js';
 import {
   archiveScheduleUpdate,
@@ -36,7 +37,7 @@ export interface ScheduleDefinition {
   recurrence: RecurrenceInput;
   zoneMode: ScheduleZoneMode;
   audience: Audience;
-  content: { title: string; body: string };
+  content: MessageContent;
   channels: Channel[];
   category: string;
   policy?: PolicyOverrides;
@@ -85,7 +86,7 @@ export interface ScheduleInput {
   ical?: string;
   zoneMode?: ScheduleZoneMode;
   audience: Audience;
-  content: { title: string; body: string };
+  content: MessageContent;
   channels?: Channel[];
   category?: string;
   policy?: PolicyOverrides;
@@ -104,7 +105,7 @@ export interface ScheduleView {
   recurrence: RecurrenceInput;
   zoneMode: ScheduleZoneMode;
   audience: Audience;
-  content: { title: string; body: string };
+  content: MessageContent;
   channels: Channel[];
   category: string;
   policy?: PolicyOverrides;
@@ -153,6 +154,8 @@ export interface ScheduleServiceDeps {
   queryTimeoutMs?: number;
   /** Recipients per page and pages in flight (see ScheduleWorkflowInput); the workflow's defaults otherwise. */
   fanout?: { pageSize?: number; maxPagesInFlight?: number };
+  /** Checks a template as it is attached (without it, a schedule with a template is refused). */
+  templates?: TemplateChecker;
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 32);
@@ -196,7 +199,18 @@ function definitionOf(input: Omit<ScheduleInput, 'id'>): ScheduleDefinition {
 const ruleChanged = (a: ScheduleDefinition, b: ScheduleDefinition) =>
   JSON.stringify([a.recurrence, a.zoneMode, a.startsAt, a.endsAt]) !== JSON.stringify([b.recurrence, b.zoneMode, b.startsAt, b.endsAt]);
 
-export function createScheduleService({ workflows, taskQueue, persistence, catchUpWindowMs, queryTimeoutMs = 3_000, fanout }: ScheduleServiceDeps) {
+export function createScheduleService({ workflows, taskQueue, persistence, catchUpWindowMs, queryTimeoutMs = 3_000, fanout, templates }: ScheduleServiceDeps) {
+  /** A definition as it may be saved: valid on its own (definitionOf), and with a template that fits a schedule. */
+  async function checked(tenantId: TenantId, input: Omit<ScheduleInput, 'id'>): Promise<ScheduleDefinition> {
+    const definition = definitionOf(input);
+    const ref = definition.content.template;
+    if (ref !== undefined) {
+      if (!templates) throw new InvalidInputError('content.template', 'templates are not available in this deployment');
+      await templates(tenantId, ref, 'schedule', 'content.template');
+    }
+    return definition;
+  }
+
   const handleOf = (s: Pick<StoredSchedule, 'tenantId' | 'id'>) => workflows.getHandle<typeof scheduleWorkflow>(scheduleWorkflowId(s.tenantId, s.id));
   const workflowArgs = (s: Pick<StoredSchedule, 'tenantId' | 'id'>) => ({
     tenantId: s.tenantId,
@@ -297,7 +311,7 @@ export function createScheduleService({ workflows, taskQueue, persistence, catch
     /** Creates a schedule and starts its workflow. With an Idempotency-Key and no `id`, the id derives from the key. */
     async create(actor: Actor, input: ScheduleInput, requestKey?: string): Promise<ScheduleView> {
       assertAdmin(actor);
-      const definition = definitionOf(input);
+      const definition = await checked(actor.tenantId, input);
       const id = ScheduleId(input.id ?? `sch_${requestKey ? digest(`${actor.tenantId}\n${requestKey}`) : randomUUID().replaceAll('-', '')}`);
       if (await persistence.find(actor.tenantId, id)) throw new ConflictError(`schedule ${id} exists: edit it, or PUT it`);
       const stored = await persistence.insert({ tenantId: actor.tenantId, id, definition, status: 'active' });
@@ -308,7 +322,7 @@ export function createScheduleService({ workflows, taskQueue, persistence, catch
     /** Creates or replaces the schedule `id` (schedules as code); `created` tells the two apart. */
     async put(actor: Actor, id: string, input: Omit<ScheduleInput, 'id'>): Promise<ScheduleView & { created: boolean }> {
       assertAdmin(actor);
-      const definition = definitionOf(input);
+      const definition = await checked(actor.tenantId, input);
       const existing = await persistence.find(actor.tenantId, ScheduleId(id));
       if (!existing) {
         const stored = await persistence.insert({ tenantId: actor.tenantId, id: ScheduleId(id), definition, status: 'active' });
@@ -343,7 +357,7 @@ export function createScheduleService({ workflows, taskQueue, persistence, catch
         ...patch,
         ...(patch.ical !== undefined ? { recurrence: undefined } : patch.recurrence === undefined ? { ical: undefined } : {}),
       };
-      const definition = definitionOf(merged);
+      const definition = await checked(actor.tenantId, merged);
       const updated = await persistence.update(schedule.tenantId, schedule.id, { definition });
       await notify(updated, ruleChanged(current, definition));
       return view(updated);

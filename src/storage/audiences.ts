@@ -7,6 +7,7 @@
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
 import type { TenantId, UserId } from '../domain/ids.js';
 import type { Audience } from '../domain/schedules/index.js';
+import type { AttributeValue } from '../domain/templates/index.js';
 import { guard } from './errors.js';
 import type { Database, UserPreferences } from './schema.js';
 
@@ -16,6 +17,8 @@ export type RecipientGroup = { zone: string | null } | 'all';
 export interface AudienceMember {
   id: UserId;
   preferences: UserPreferences;
+  tags: string[];
+  attributes: Record<string, AttributeValue>;
 }
 
 export interface AudienceQuery {
@@ -89,11 +92,11 @@ export function createAudienceStore(db: Kysely<Database>) {
       guard(async () => {
         let q = db
           .selectFrom('users')
-          .select(['id', 'preferences'])
+          .select(['id', 'preferences', 'tags', 'attributes'])
           .where((eb) => matches(eb, query, group));
         if (page.afterUserId !== undefined) q = q.where('id', '>', page.afterUserId as UserId);
         const rows = await q.orderBy('id').limit(page.limit).execute();
-        return rows.map((r) => ({ id: r.id, preferences: r.preferences }));
+        return rows.map((r) => ({ id: r.id, preferences: r.preferences, tags: r.tags, attributes: r.attributes ?? {} }));
       }),
   };
 }

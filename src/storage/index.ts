@@ -12,6 +12,7 @@ import { createUserStore } from './users.js';
 import { createCategoryPolicyStore } from './category-policies.js';
 import { createAudienceStore } from './audiences.js';
 import { createScheduleRunStore } from './schedule-runs.js';
+import { createTemplateStore } from './templates.js';
 
 export * from './errors.js';
 export * from './database.js';
@@ -30,6 +31,7 @@ export * from './decisions.js';
 export * from './http-idempotency.js';
 export * from './audiences.js';
 export * from './schedule-runs.js';
+export * from './templates.js';
 
 /** Every store over one Kysely instance; pass a transaction (`trx`) to make them share it. */
 export function createStores(db: Kysely<Database>, options: { httpIdempotencyLockTimeoutMs?: number } = {}) {
@@ -37,6 +39,7 @@ export function createStores(db: Kysely<Database>, options: { httpIdempotencyLoc
     tenants: createTenantStore(db),
     users: createUserStore(db),
     categoryPolicies: createCategoryPolicyStore(db),
+    templates: createTemplateStore(db),
     apiKeys: createApiKeyStore(db),
     reminders: createReminderStore(db),
     schedules: createScheduleStore(db),

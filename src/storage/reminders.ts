@@ -5,6 +5,7 @@
 import { sql, type Kysely, type Selectable, type UpdateObject } from 'kysely';
 import type { Channel } from '../domain/delivery.js';
 import type { ReminderId, TenantId, UserId } from '../domain/ids.js';
+import type { MessageContent, TemplateRef } from '../domain/templates/index.js';
 import { StorageError, StorageErrorType, guard } from './errors.js';
 import { afterCursor, clampLimit, decodeCursor, toPage, type Page, type PageRequest } from './pagination.js';
 import { json, type Database, type RecurrenceColumns, type ReminderStatus, type RemindersTable, type ZoneMode } from './schema.js';
@@ -26,7 +27,7 @@ export interface ReminderRecord {
   id: ReminderId;
   recurrence: StoredRecurrence;
   zoneMode: ZoneMode;
-  content: { title: string; body: string };
+  content: MessageContent;
   channels: Channel[];
   category: string;
   policy: Record<string, unknown>;
@@ -76,6 +77,15 @@ export function recurrenceColumns(r: StoredRecurrence): RecurrenceValues {
   };
 }
 
+/** The message columns shared by reminders and audience schedules. */
+export function contentColumns(c: MessageContent): { title: string; body: string; template: string | null } {
+  return { title: c.title, body: c.body, template: c.template !== undefined ? json(c.template) : null };
+}
+
+export function contentOf(row: { title: string; body: string; template: TemplateRef | null }): MessageContent {
+  return { title: row.title, body: row.body, ...(row.template !== null ? { template: row.template } : {}) };
+}
+
 export function recurrenceOf(row: Selectable<RecurrenceColumns>): StoredRecurrence {
   const r: StoredRecurrence = {};
   if (row.dtstart !== null) r.dtstart = row.dtstart;
@@ -93,7 +103,7 @@ const toRecord = (row: Selectable<RemindersTable>): ReminderRecord => ({
   id: row.id,
   recurrence: recurrenceOf(row),
   zoneMode: row.zone_mode,
-  content: { title: row.title, body: row.body },
+  content: contentOf(row),
   channels: row.channels,
   category: row.category,
   policy: row.policy,
@@ -117,8 +127,7 @@ export function createReminderStore(db: Kysely<Database>) {
             user_id: reminder.userId,
             ...recurrenceColumns(reminder.recurrence),
             zone_mode: reminder.zoneMode,
-            title: reminder.content.title,
-            body: reminder.content.body,
+            ...contentColumns(reminder.content),
             channels: reminder.channels,
             category: reminder.category,
             policy: json(reminder.policy ?? {}),
@@ -145,7 +154,7 @@ export function createReminderStore(db: Kysely<Database>) {
         const set: UpdateObject<Database, 'reminders'> = { version: sql<number>`version + 1`, updated_at: new Date() };
         if (patch.recurrence) Object.assign(set, recurrenceColumns(patch.recurrence));
         if (patch.zoneMode) set.zone_mode = patch.zoneMode;
-        if (patch.content) Object.assign(set, { title: patch.content.title, body: patch.content.body });
+        if (patch.content) Object.assign(set, contentColumns(patch.content));
         if (patch.channels) set.channels = patch.channels;
         if (patch.category) set.category = patch.category;
         if (patch.policy) set.policy = json(patch.policy);

@@ -7,7 +7,8 @@ import type { Channel } from '../domain/delivery.js';
 import type { ScheduleId, TenantId } from '../domain/ids.js';
 import { StorageError, StorageErrorType, guard } from './errors.js';
 import { afterCursor, clampLimit, decodeCursor, toPage, type Page, type PageRequest } from './pagination.js';
-import { recurrenceColumns, recurrenceOf, type StoredRecurrence } from './reminders.js';
+import type { MessageContent } from '../domain/templates/index.js';
+import { contentColumns, contentOf, recurrenceColumns, recurrenceOf, type StoredRecurrence } from './reminders.js';
 import { json, type Database, type ScheduleSource, type ScheduleStatus, type SchedulesTable } from './schema.js';
 
 export interface ScheduleRecord {
@@ -17,7 +18,7 @@ export interface ScheduleRecord {
   recurrence: StoredRecurrence;
   zoneMode: 'recipient-local' | 'pinned';
   audience: Record<string, unknown>;
-  content: { title: string; body: string };
+  content: MessageContent;
   channels: Channel[];
   category: string;
   policy: Record<string, unknown>;
@@ -58,7 +59,7 @@ const toRecord = (row: Selectable<SchedulesTable>): ScheduleRecord => {
     recurrence: recurrenceOf(row),
     zoneMode: row.zone_mode,
     audience: row.audience,
-    content: { title: row.title, body: row.body },
+    content: contentOf(row),
     channels: row.channels,
     category: row.category,
     policy: row.policy,
@@ -89,8 +90,7 @@ export function createScheduleStore(db: Kysely<Database>) {
               ...recurrenceColumns(s.recurrence),
               zone_mode: s.zoneMode,
               audience: json(s.audience),
-              title: s.content.title,
-              body: s.content.body,
+              ...contentColumns(s.content),
               channels: s.channels,
               category: s.category,
               policy: json(s.policy ?? {}),
@@ -121,7 +121,7 @@ export function createScheduleStore(db: Kysely<Database>) {
         if (patch.recurrence) Object.assign(set, recurrenceColumns(patch.recurrence));
         if (patch.zoneMode) set.zone_mode = patch.zoneMode;
         if (patch.audience) set.audience = json(patch.audience);
-        if (patch.content) Object.assign(set, { title: patch.content.title, body: patch.content.body });
+        if (patch.content) Object.assign(set, contentColumns(patch.content));
         if (patch.channels) set.channels = patch.channels;
         if (patch.category) set.category = patch.category;
         if (patch.policy) set.policy = json(patch.policy);

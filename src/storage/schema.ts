@@ -12,6 +12,7 @@ import type { Channel } from '../domain/delivery.js';
 import type { ReminderId, ScheduleId, TenantId, UserId } from '../domain/ids.js';
 import type { PolicyOverrides } from '../domain/policy/index.js';
 import type { Preferences } from '../domain/preferences/index.js';
+import type { AttributeValue, TemplateContent, TemplateRef } from '../domain/templates/index.js';
 
 /** An instant the database fills in (`DEFAULT now()`), never written by updates. */
 type CreatedAt = ColumnType<Date, Date | undefined, never>;
@@ -62,6 +63,8 @@ export interface UsersTable {
   preferences: JSONColumnType<UserPreferences>;
   /** Tags the tenant sets on the user (audience filters). */
   tags: TextArray;
+  /** Attributes the tenant sets on the user (templates read them as `recipient.attributes.*`). */
+  attributes: ColumnType<Record<string, AttributeValue>, string | undefined, string>;
   /** Optimistic concurrency: every write of the preferences is `… WHERE version = expected`. */
   version: ColumnType<number, number | undefined, number>;
   created_at: CreatedAt;
@@ -94,6 +97,8 @@ export interface RemindersTable extends RecurrenceColumns {
   zone_mode: ZoneMode;
   title: string;
   body: string;
+  /** A template id or an inline template; null: title and body are sent as written. */
+  template: ColumnType<TemplateRef | null, string | null | undefined, string | null>;
   channels: TextArray<Channel>;
   category: string;
   policy: JSONColumnType<Record<string, unknown>, string | undefined, string>;
@@ -118,6 +123,8 @@ export interface SchedulesTable extends RecurrenceColumns {
   audience: JSONColumnType<Record<string, unknown>>;
   title: string;
   body: string;
+  /** A template id or an inline template; null: title and body are sent as written. */
+  template: ColumnType<TemplateRef | null, string | null | undefined, string | null>;
   channels: TextArray<Channel>;
   category: string;
   policy: JSONColumnType<Record<string, unknown>, string | undefined, string>;
@@ -228,6 +235,16 @@ export interface CategoryPoliciesTable {
   updated_at: Instant;
 }
 
+export interface TemplatesTable {
+  tenant_id: TenantId;
+  id: string;
+  content: JSONColumnType<TemplateContent>;
+  description: string | null;
+  version: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+  updated_at: Instant;
+}
+
 /** What one occurrence of a schedule did in one zone (counters grow only by newly recorded decisions). */
 export interface ScheduleRunsTable {
   tenant_id: TenantId;
@@ -270,6 +287,7 @@ export interface Database {
   occurrence_decisions: OccurrenceDecisionsTable;
   http_idempotency: HttpIdempotencyTable;
   category_policies: CategoryPoliciesTable;
+  templates: TemplatesTable;
   schedule_runs: ScheduleRunsTable;
   schedule_deferrals: ScheduleDeferralsTable;
 }

@@ -6,6 +6,7 @@
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { TenantId, UserId } from '../domain/ids.js';
+import type { AttributeValue } from '../domain/templates/index.js';
 import { StorageError, StorageErrorType, guard, isStorageError } from './errors.js';
 import { json, type Database, type UserPreferences, type UsersTable } from './schema.js';
 
@@ -14,6 +15,7 @@ export interface UserRecord {
   id: UserId;
   preferences: UserPreferences;
   tags: string[];
+  attributes: Record<string, AttributeValue>;
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -24,6 +26,7 @@ const toRecord = (row: Selectable<UsersTable>): UserRecord => ({
   id: row.id,
   preferences: row.preferences,
   tags: row.tags,
+  attributes: row.attributes ?? {},
   version: row.version,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
@@ -93,12 +96,12 @@ export function createUserStore(db: Kysely<Database>) {
         );
       }),
 
-    /** The stored preferences of several users at once (users that do not exist are absent). */
-    preferencesOfMany: (tenantId: TenantId, ids: readonly UserId[]): Promise<Map<UserId, UserPreferences>> =>
+    /** Several users at once: preferences, tags and attributes (users that do not exist are absent). */
+    recipientsOfMany: (tenantId: TenantId, ids: readonly UserId[]): Promise<Map<UserId, Pick<UserRecord, 'preferences' | 'tags' | 'attributes'>>> =>
       guard(async () => {
         if (ids.length === 0) return new Map();
-        const rows = await db.selectFrom('users').select(['id', 'preferences']).where('tenant_id', '=', tenantId).where('id', 'in', [...ids]).execute();
-        return new Map(rows.map((r) => [r.id, r.preferences]));
+        const rows = await db.selectFrom('users').select(['id', 'preferences', 'tags', 'attributes']).where('tenant_id', '=', tenantId).where('id', 'in', [...ids]).execute();
+        return new Map(rows.map((r) => [r.id, { preferences: r.preferences, tags: r.tags, attributes: r.attributes ?? {} }]));
       }),
 
     /** Replaces the user's tags (audience filters), creating the user if needed. */
@@ -108,6 +111,18 @@ export function createUserStore(db: Kysely<Database>) {
           .insertInto('users')
           .values({ tenant_id: tenantId, id, preferences: json({}), tags: [...tags], updated_at: new Date() })
           .onConflict((oc) => oc.columns(['tenant_id', 'id']).doUpdateSet({ tags: [...tags], updated_at: new Date() }))
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toRecord(row);
+      }),
+
+    /** Replaces the user's attributes (what templates read), creating the user if needed. */
+    setAttributes: (tenantId: TenantId, id: UserId, attributes: Readonly<Record<string, AttributeValue>>): Promise<UserRecord> =>
+      guard(async () => {
+        const row = await db
+          .insertInto('users')
+          .values({ tenant_id: tenantId, id, preferences: json({}), attributes: json(attributes), updated_at: new Date() })
+          .onConflict((oc) => oc.columns(['tenant_id', 'id']).doUpdateSet({ attributes: json(attributes), updated_at: new Date() }))
           .returningAll()
           .executeTakeFirstOrThrow();
         return toRecord(row);

@@ -46,6 +46,11 @@ export function createUserPersistence(db: Kysely<Database>): UserPersistence {
       return (await users.setTags(tenantId, userId, tags)).tags;
     },
 
+    async setAttributes({ tenantId }, userId, attributes) {
+      await tenants.ensure({ id: tenantId, name: tenantId });
+      return (await users.setAttributes(tenantId, userId, attributes)).attributes;
+    },
+
     async liveReminderIds({ tenantId }, userId: UserId) {
       const ids: string[] = [];
       for (const status of ['active', 'paused', 'blocked'] as const) {

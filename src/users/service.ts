@@ -16,6 +16,7 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.j
 import type { UserId } from '../domain/ids.js';
 import { applyMergePatch } from '../domain/json-merge-patch.js';
 import { validatePreferences, type Preferences } from '../domain/preferences/index.js';
+import type { AttributeValue } from '../domain/templates/index.js';
 import { preferencesChangedSignal, reminderWorkflowId } from '../../workflows/reminder.js';
 import type { Actor } from '../reminders/service.js';
 
@@ -43,6 +44,8 @@ export interface UserPersistence {
   liveReminderIds(actor: Actor, userId: UserId): Promise<string[]>;
   /** Replaces the user's tags (creating the user). */
   setTags(actor: Actor, userId: UserId, tags: readonly string[]): Promise<string[]>;
+  /** Replaces the user's attributes (creating the user). */
+  setAttributes(actor: Actor, userId: UserId, attributes: Readonly<Record<string, AttributeValue>>): Promise<Record<string, AttributeValue>>;
 }
 
 /** The preference fields a reminder's workflow acts on before send time (planning, deferrals). */
@@ -119,6 +122,12 @@ export function createUserService({ workflows, persistence }: { workflows: Workf
     async setTags(actor: Actor, userId: UserId, tags: readonly string[]): Promise<{ id: string; tags: string[] }> {
       if (actor.userId !== undefined) throw new ForbiddenError('tags', 'only an admin key may tag users');
       return { id: userId, tags: await persistence.setTags(actor, userId, tags) };
+    },
+
+    /** Replaces the attributes templates read (admin keys: they are the tenant's facts about the user, not the user's). */
+    async setAttributes(actor: Actor, userId: UserId, attributes: Readonly<Record<string, AttributeValue>>): Promise<{ id: string; attributes: Record<string, AttributeValue> }> {
+      if (actor.userId !== undefined) throw new ForbiddenError('attributes', 'only an admin key may set user attributes');
+      return { id: userId, attributes: await persistence.setAttributes(actor, userId, attributes) };
     },
 
     /** Applies an RFC 7396 merge patch to the stored preferences; the result must be valid as a whole. */

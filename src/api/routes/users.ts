@@ -3,7 +3,7 @@ import { UserId } from '../../domain/ids.js';
 import type { UserService } from '../../users/service.js';
 import { actorOf } from '../auth.js';
 import { ProblemSchema } from '../problem.js';
-import { IfMatchHeaders, PreferencesInput, PreferencesMergePatch, UserParams, UserView } from '../schemas/users.js';
+import { IfMatchHeaders, PreferencesInput, PreferencesMergePatch, UserAttributesBody, UserAttributesView, UserParams, UserView } from '../schemas/users.js';
 import { UserTagsBody, UserTagsView } from '../schemas/schedules.js';
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
@@ -73,5 +73,18 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
       },
     },
     async (request) => users.setTags(actorOf(request.principal), UserId(request.params.userId), request.body.tags),
+  );
+
+  app.put(
+    '/v1/users/:userId/attributes',
+    {
+      schema: {
+        summary: "Replace a user's attributes (admin), which templates read as recipient.attributes.* (creates the user)",
+        params: UserParams,
+        body: UserAttributesBody,
+        response: { 200: UserAttributesView, ...problems, 403: ProblemSchema },
+      },
+    },
+    async (request) => users.setAttributes(actorOf(request.principal), UserId(request.params.userId), request.body.attributes),
   );
 };

@@ -7,6 +7,7 @@ import { ID_PATTERN } from '../../domain/ids.js';
 import { CHANNELS } from '../../domain/delivery.js';
 import { PolicyOverridesSchema } from '../../domain/policy/index.js';
 import { CATEGORY_PATTERN } from '../../domain/preferences/index.js';
+import { MessageContentSchema, TemplateRefSchema } from '../../domain/templates/index.js';
 
 const Id = Type.String({ pattern: ID_PATTERN, maxLength: 128 });
 const Category = Type.String({ pattern: CATEGORY_PATTERN, description: 'Tenant-defined category, e.g. reminders, digest' });
@@ -18,10 +19,7 @@ const Channels = Type.Array(Type.Union([Type.Literal('email'), Type.Literal('sms
   uniqueItems: true,
   description: `Channels, in order: ${CHANNELS.join(', ')}`,
 });
-const Content = Type.Object(
-  { title: Type.String({ minLength: 1, maxLength: 200 }), body: Type.String({ maxLength: 10_000 }) },
-  { additionalProperties: false },
-);
+const Content = MessageContentSchema;
 
 export const RecurrenceSchema = Type.Object(
   {
@@ -44,6 +42,7 @@ export const CreateReminderBody = Type.Object(
     email: Type.String({ format: 'email', maxLength: 254, description: "The user's email contact point" }),
     title: Type.String({ minLength: 1, maxLength: 200 }),
     body: Type.String({ maxLength: 10_000 }),
+    template: Type.Optional(TemplateRefSchema),
     channels: Type.Optional(Channels),
     category: Type.Optional(Category),
     zoneMode: Type.Optional(ZoneMode),
@@ -74,6 +73,7 @@ export const ReminderView = Type.Object(
     status: Status,
     statusReason: Type.Optional(Type.String({ description: 'Why a blocked reminder cannot plan' })),
     title: Type.String(),
+    template: Type.Optional(TemplateRefSchema),
     description: Type.String({ description: 'Human description of the recurrence' }),
     recurrence: RecurrenceSchema,
     timeZone: Type.String({ description: "The zone the rule is expanded in now: its own (pinned) or the user's current one (follow-user)" }),
@@ -143,6 +143,17 @@ const ChannelDecisionView = Type.Object({
 });
 const Outcome = Type.Union([Type.Literal('sent'), Type.Literal('deferred'), Type.Literal('skipped')]);
 
+const PreviewMessageView = Type.Object({
+  channel: Type.String(),
+  subject: Type.String({ description: 'Email only (empty for SMS)' }),
+  text: Type.String(),
+  html: Type.Optional(Type.String()),
+  locale: Type.Optional(Type.String({ description: 'The template variant used' })),
+  fallback: Type.Optional(
+    Type.Object({ reason: Type.String(), variable: Type.Optional(Type.String()), error: Type.Optional(Type.String()) }, { description: 'Why the message is not exactly the template (missing_value, render_failed)' }),
+  ),
+});
+
 export const PreviewView = Type.Object(
   {
     description: Type.String(),
@@ -157,6 +168,7 @@ export const PreviewView = Type.Object(
         afterDeferral: Type.Optional(
           Type.Object({ at: Type.String(), outcome: Outcome, explanation: Type.String(), channels: Type.Array(ChannelDecisionView) }),
         ),
+        messages: Type.Optional(Type.Array(PreviewMessageView, { description: 'Per channel, rendered at the instant it would be sent (after a deferral, then)' })),
       }),
     ),
   },
@@ -172,6 +184,7 @@ export const PreviewRuleBody = Type.Object(
     category: Type.Optional(Category),
     channels: Type.Optional(Channels),
     policy: Type.Optional(PolicyOverridesSchema),
+    content: Type.Optional(Content),
     count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
     after: Type.Optional(Type.String({ format: 'date-time', description: 'Exclusive; default now' })),
   },

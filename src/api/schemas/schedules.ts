@@ -7,6 +7,7 @@ import { ID_PATTERN } from '../../domain/ids.js';
 import { PolicyOverridesSchema } from '../../domain/policy/index.js';
 import { CATEGORY_PATTERN } from '../../domain/preferences/index.js';
 import { AudienceSchema } from '../../domain/schedules/index.js';
+import { MessageContentSchema } from '../../domain/templates/index.js';
 import { RecurrenceSchema } from './reminders.js';
 
 const Id = Type.String({ pattern: ID_PATTERN, maxLength: 128 });
@@ -14,10 +15,7 @@ const ZoneMode = Type.Union([Type.Literal('recipient-local'), Type.Literal('pinn
   description: "recipient-local (default): the rule's wall-clock times in each recipient's own zone; pinned: the rule's tzid for everyone",
 });
 const Status = Type.Union([Type.Literal('active'), Type.Literal('paused'), Type.Literal('archived')]);
-const Content = Type.Object(
-  { title: Type.String({ minLength: 1, maxLength: 200 }), body: Type.String({ maxLength: 10_000 }) },
-  { additionalProperties: false },
-);
+const Content = MessageContentSchema;
 const Channels = Type.Array(Type.Union([Type.Literal('email'), Type.Literal('sms')]), { minItems: 1, uniqueItems: true });
 
 const definitionFields = {

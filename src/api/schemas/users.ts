@@ -27,3 +27,19 @@ export const UserView = Type.Object(
 export const IfMatchHeaders = Type.Object({
   'if-match': Type.Optional(Type.String({ pattern: '^"?[0-9]+"?$', description: 'The version read before the change' })),
 });
+
+/** Tenant-set attributes templates read (`recipient.attributes.<key>`; `name` is also `recipient.name`). */
+export const UserAttributesBody = Type.Object(
+  {
+    attributes: Type.Record(
+      Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }),
+      Type.Union([Type.String({ maxLength: 1_000 }), Type.Number(), Type.Boolean()]),
+      { maxProperties: 50, description: "Replaces them all; e.g. { name: 'Amélie', team: 'payments' }" },
+    ),
+  },
+  { additionalProperties: false },
+);
+export const UserAttributesView = Type.Object({
+  id: Type.String(),
+  attributes: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+});

@@ -8,6 +8,7 @@ import * as m0002 from './0002_delivery_category.js';
 import * as m0003 from './0003_category_policies.js';
 import * as m0004 from './0004_reminder_state_and_claimants.js';
 import * as m0005 from './0005_audience_schedules.js';
+import * as m0006 from './0006_templates_and_attributes.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': m0001,
@@ -15,6 +16,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0003_category_policies': m0003,
   '0004_reminder_state_and_claimants': m0004,
   '0005_audience_schedules': m0005,
+  '0006_templates_and_attributes': m0006,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -94,4 +94,19 @@ describe('chime preview', () => {
     const deferred = chime([...args, '--policy', '{"quietHours":"defer"}']);
     expect(JSON.parse(deferred.stdout)[0]).toMatchObject({ outcome: 'deferred' });
   });
+
+  it('shows the message each channel would carry, rendered with an inline template in the recipient locale; a bad template exits 2 naming the field', () => {
+    const template = {
+      defaultLocale: 'en',
+      locales: { en: { sms: { text: '{{ reminder.title }} {{ occurrence.time }}' } }, de: { sms: { text: '{{ reminder.title }} um {{ occurrence.time }} ({{ occurrence.weekday }})' } } },
+    };
+    const args = ['preview', '--ical', 'DTSTART;TZID=Europe/Berlin:20300107T090000\nRRULE:FREQ=DAILY;COUNT=1', '--after', '2030-01-01T00:00:00Z', '--channels', 'sms'];
+    const prefs = JSON.stringify({ locale: 'de-AT', contacts: { sms: { number: '+43612345678', verified: true } } });
+    const { code, stdout } = chime([...args, '--preferences', prefs, '--title', 'Stand-up', '--template', JSON.stringify(template)]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/sms \[de\]: Stand-up um 09:00 \(Montag\)/);
+    const bad = chime([...args, '--title', 'x', '--template', JSON.stringify({ ...template, defaultLocale: 'fr' })]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--template: defaultLocale: "fr" is not one of the template's locales/);
+  });
 });
