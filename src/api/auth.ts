@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { parseToken, secretMatches } from '../auth/api-keys.js';
 import type { Principal } from '../domain/principal.js';
-import type { Actor } from '../reminders/service.js';
+import type { Actor } from '../domain/principal.js';
 import { ApiError, ProblemType } from './problem.js';
 
 /** Port: API key lookup by id (src/storage implements it). */

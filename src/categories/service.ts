@@ -11,7 +11,7 @@ import { ForbiddenError, InvalidInputError, NotFoundError } from '../domain/erro
 import { resolvePolicy, validatePolicyOverrides, type DeliveryPolicy, type PolicyOverrides } from '../domain/policy/index.js';
 import { CATEGORY_PATTERN } from '../domain/preferences/index.js';
 import type { TenantId } from '../domain/ids.js';
-import type { Actor } from '../reminders/service.js';
+import type { Actor } from '../domain/principal.js';
 
 export interface CategoryView {
   category: string;

@@ -4,3 +4,9 @@ import type { TenantId, UserId } from './ids.js';
 export type Principal =
   | { scope: 'admin'; tenantId: TenantId; keyId: string }
   | { scope: 'user'; tenantId: TenantId; keyId: string; userId: UserId };
+
+/** On whose behalf a use case runs: a whole tenant, or one user of it (user-scoped API keys). */
+export interface Actor {
+  tenantId: TenantId;
+  userId?: UserId;
+}

@@ -44,16 +44,12 @@ import {
   type PreviewItem,
 } from '../domain/policy/index.js';
 import { validatePreferences, type Preferences } from '../domain/preferences/index.js';
+import type { Actor } from '../domain/principal.js';
 import type { MessageContent, RecipientFacts, RenderedMessage, RenderFallback, TemplateChecker, TemplateRef } from '../domain/templates/index.js';
 import { recipientFacts, type Compose, type StoredRecipient } from '../templates/compose.js';
 
 export const DEFAULT_CATEGORY = 'reminders';
 
-/** On whose behalf a use case runs: a whole tenant, or one user of it (user-scoped API keys). */
-export interface Actor {
-  tenantId: TenantId;
-  userId?: UserId;
-}
 
 export interface CreateReminderInput {
   userId: string;

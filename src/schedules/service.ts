@@ -15,7 +15,7 @@ import { validatePolicyOverrides, type PolicyOverrides } from '../domain/policy/
 import { compileRecurrence, normalizeRecurrence, parseICal, type RecurrenceInput } from '../domain/recurrence/index.js';
 import { nextBucket, zoneKey, type Audience } from '../domain/schedules/index.js';
 import type { MessageContent, TemplateChecker } from '../domain/templates/index.js';
-import type { Actor } from '../reminders/service.js';
+import type { Actor } from '../domain/principal.js';
 import {
   archiveScheduleUpdate,
   pauseScheduleUpdate,

@@ -9,7 +9,7 @@
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../domain/errors.js';
 import type { TenantId } from '../domain/ids.js';
 import { templateIssues, type SourceKind, type TemplateContent, type TemplateRef } from '../domain/templates/index.js';
-import type { Actor } from '../reminders/service.js';
+import type { Actor } from '../domain/principal.js';
 
 export interface TemplateView extends TemplateContent {
   id: string;

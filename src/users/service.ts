@@ -18,7 +18,7 @@ import { applyMergePatch } from '../domain/json-merge-patch.js';
 import { validatePreferences, type Preferences } from '../domain/preferences/index.js';
 import type { AttributeValue } from '../domain/templates/index.js';
 import { preferencesChangedSignal, reminderWorkflowId } from '../../workflows/reminder.js';
-import type { Actor } from '../reminders/service.js';
+import type { Actor } from '../domain/principal.js';
 
 export interface UserView {
   id: string;
