@@ -192,7 +192,8 @@ export function createChimeClient(options: ChimeClientOptions) {
       pause: (id: string, opts?: RequestOptions) => call<Schedule>('POST', schedulePath(id, '/pause'), opts),
       resume: (id: string, opts?: RequestOptions) => call<Schedule>('POST', schedulePath(id, '/resume'), opts),
       archive: (id: string, opts?: RequestOptions) => call<Schedule>('POST', schedulePath(id, '/archive'), opts),
-      preview: (id: string, count?: number) => call<SchedulePreview>('GET', schedulePath(id, '/preview'), { query: { count } }),
+      /** The audience per zone and the next buckets; with `userId`, that user's rendered message where their zone fires. */
+      preview: (id: string, count?: number, userId?: string) => call<SchedulePreview>('GET', schedulePath(id, '/preview'), { query: { count, userId } }),
       runs: (id: string, limit?: number) => call<ScheduleRuns>('GET', schedulePath(id, '/runs'), { query: { limit } }),
       page: (params: ListSchedulesParams & { cursor?: string } = {}) => call<SchedulePage>('GET', '/v1/schedules', { query: params }),
       list: (params: ListSchedulesParams = {}): AsyncGenerator<Schedule> => walk<Schedule>('/v1/schedules', params),

@@ -192,6 +192,7 @@ export async function createApi(options: {
       catchUpWindowMs: config.catchUpWindowMs,
       queryTimeoutMs: config.queryTimeoutMs,
       templates: templates.checkRef,
+      compose,
     }),
     templates,
     apiKeys: stores.apiKeys,

@@ -45,8 +45,8 @@ import {
 } from '../domain/policy/index.js';
 import { validatePreferences, type Preferences } from '../domain/preferences/index.js';
 import type { Actor } from '../domain/principal.js';
-import type { MessageContent, RecipientFacts, RenderedMessage, RenderFallback, TemplateChecker, TemplateRef } from '../domain/templates/index.js';
-import { recipientFacts, type Compose, type StoredRecipient } from '../templates/compose.js';
+import type { MessageContent, TemplateChecker, TemplateRef } from '../domain/templates/index.js';
+import { previewMessages, recipientFacts, type Compose, type PreviewMessage, type StoredRecipient } from '../templates/compose.js';
 
 export const DEFAULT_CATEGORY = 'reminders';
 
@@ -78,13 +78,6 @@ export interface PreviewRuleInput {
   content?: MessageContent;
   count?: number;
   after?: string;
-}
-
-/** The message one channel would carry, rendered exactly as the delivery would render it. */
-export interface PreviewMessage extends RenderedMessage {
-  channel: Channel;
-  locale?: string;
-  fallback?: RenderFallback;
 }
 
 export interface PreviewView {
@@ -215,31 +208,7 @@ export function createReminderService({
     return { ...(stored ? { stored } : {}), preferences: validatePreferences({ timeZone: fallbackTimeZone, ...((stored?.preferences as object | undefined) ?? {}) }) };
   }
 
-  /** Each channel's message for one previewed occurrence, rendered at the instant it would be sent. */
-  async function previewMessages(
-    tenantId: TenantId,
-    recipient: RecipientFacts,
-    source: { id: string; content: MessageContent; category: string; channels: Channel[] },
-    item: PreviewItem,
-  ): Promise<PreviewMessage[] | undefined> {
-    if (!compose) return undefined;
-    const atEpochMs = Date.parse(item.utc);
-    const sentAt = item.afterDeferral ? Date.parse(item.afterDeferral.at) : atEpochMs;
-    const { title, body } = source.content;
-    return Promise.all(
-      source.channels.map(async (channel) => {
-        const { message, rendering } = await compose({
-          tenantId,
-          channel,
-          recipient,
-          source: { kind: 'reminder', id: source.id, title, body, category: source.category },
-          occurrence: { atEpochMs, nowEpochMs: sentAt },
-          content: source.content,
-        });
-        return { channel, ...message, ...(rendering?.locale !== undefined ? { locale: rendering.locale } : {}), ...(rendering?.fallback ? { fallback: rendering.fallback } : {}) };
-      }),
-    );
-  }
+
 
   /**
    * The reminder as the API shows it. Upcoming occurrences come from the rule in the zone the
@@ -354,14 +323,25 @@ export function createReminderService({
     return {
       description: rule.describe(),
       timeZone: preferences.timeZone,
-      occurrences: content
-        ? await Promise.all(
-            items.map(async (item) => {
-              const messages = await previewMessages(actor.tenantId, recipient, { id: reminderId, content, category: definition.category, channels: definition.channels }, item);
-              return messages ? { ...item, messages } : item;
-            }),
-          )
-        : items,
+      occurrences:
+        content && compose
+          ? await Promise.all(
+              items.map(async (item) => {
+                const atEpochMs = Date.parse(item.utc);
+                const messages = await previewMessages(compose, {
+                  tenantId: actor.tenantId,
+                  recipient,
+                  source: { kind: 'reminder', id: reminderId, title: content.title, body: content.body, category: definition.category },
+                  content,
+                  channels: definition.channels,
+                  atEpochMs,
+                  // Rendered at the instant it would be sent: after a deferral, then.
+                  sentAtEpochMs: item.afterDeferral ? Date.parse(item.afterDeferral.at) : atEpochMs,
+                });
+                return { ...item, messages };
+              }),
+            )
+          : items,
     };
   }
 

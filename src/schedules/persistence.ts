@@ -7,6 +7,7 @@ import { createAudienceStore } from '../storage/audiences.js';
 import { createScheduleRunStore } from '../storage/schedule-runs.js';
 import { createScheduleStore, type ScheduleRecord } from '../storage/schedules.js';
 import { createTenantStore } from '../storage/tenants.js';
+import { createUserStore } from '../storage/users.js';
 import type { Database } from '../storage/schema.js';
 import type { ScheduleDefinition, SchedulePersistence, StoredSchedule } from './service.js';
 
@@ -56,6 +57,7 @@ const columns = (d: ScheduleDefinition) => ({
 
 export function createSchedulePersistence(db: Kysely<Database>): SchedulePersistence {
   const tenants = createTenantStore(db);
+  const users = createUserStore(db);
   const schedules = createScheduleStore(db);
   const audiences = createAudienceStore(db);
   const runs = createScheduleRunStore(db);
@@ -97,5 +99,6 @@ export function createSchedulePersistence(db: Kysely<Database>): SchedulePersist
     },
     audienceByZone: (tenantId, audience, category) => audiences.countByZone({ tenantId, audience, category }),
     runs: (tenantId, id, limit) => runs.list(tenantId, id, { limit }),
+    recipientOf: (tenantId, userId) => users.get(tenantId, userId),
   };
 }

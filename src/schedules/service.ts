@@ -10,11 +10,13 @@ import { WorkflowIdConflictPolicy, WorkflowNotFoundError, WorkflowUpdateFailedEr
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { Channel } from '../domain/delivery.js';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../domain/errors.js';
-import { ScheduleId, type TenantId } from '../domain/ids.js';
+import { ScheduleId, UserId, type TenantId } from '../domain/ids.js';
 import { validatePolicyOverrides, type PolicyOverrides } from '../domain/policy/index.js';
 import { compileRecurrence, normalizeRecurrence, parseICal, type RecurrenceInput } from '../domain/recurrence/index.js';
 import { nextBucket, zoneKey, type Audience } from '../domain/schedules/index.js';
 import type { MessageContent, TemplateChecker } from '../domain/templates/index.js';
+import { validatePreferences } from '../domain/preferences/index.js';
+import { previewMessages, recipientFacts, type Compose, type PreviewMessage, type StoredRecipient } from '../templates/compose.js';
 import type { Actor } from '../domain/principal.js';
 import {
   archiveScheduleUpdate,
@@ -65,6 +67,8 @@ export interface SchedulePersistence {
   /** Per stored zone (`null`: none), how many users the audience holds now. */
   audienceByZone(tenantId: TenantId, audience: Audience, category: string): Promise<Map<string | null, number>>;
   runs(tenantId: TenantId, id: ScheduleId, limit: number): Promise<RunRow[]>;
+  /** A user as stored (for a preview of their message). */
+  recipientOf(tenantId: TenantId, userId: UserId): Promise<StoredRecipient | undefined>;
 }
 
 export interface RunRow {
@@ -128,7 +132,7 @@ export interface SchedulePreview {
   /** The audience now, per zone (recipients with no zone of their own use the rule's). */
   zones: { zone: string; recipients: number }[];
   /** The next buckets: when each fires, in which zones, for how many recipients. */
-  buckets: { firesAt: string; members: { zone: string; local: string; recurrenceId: string; recipients: number }[] }[];
+  buckets: { firesAt: string; members: { zone: string; local: string; recurrenceId: string; recipients: number; messages?: PreviewMessage[] }[] }[];
 }
 
 export interface ScheduleRun {
@@ -156,6 +160,8 @@ export interface ScheduleServiceDeps {
   fanout?: { pageSize?: number; maxPagesInFlight?: number };
   /** Checks a template as it is attached (without it, a schedule with a template is refused). */
   templates?: TemplateChecker;
+  /** Renders a preview's messages the way deliveries do (without it, previews show buckets only). */
+  compose?: Compose;
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 32);
@@ -199,7 +205,29 @@ function definitionOf(input: Omit<ScheduleInput, 'id'>): ScheduleDefinition {
 const ruleChanged = (a: ScheduleDefinition, b: ScheduleDefinition) =>
   JSON.stringify([a.recurrence, a.zoneMode, a.startsAt, a.endsAt]) !== JSON.stringify([b.recurrence, b.zoneMode, b.startsAt, b.endsAt]);
 
-export function createScheduleService({ workflows, taskQueue, persistence, catchUpWindowMs, queryTimeoutMs = 3_000, fanout, templates }: ScheduleServiceDeps) {
+export function createScheduleService({ workflows, taskQueue, persistence, catchUpWindowMs, queryTimeoutMs = 3_000, fanout, templates, compose }: ScheduleServiceDeps) {
+  /** Renders `userId`'s message for a schedule's occurrence, as the fan-out would (their zone decides which buckets hold them). */
+  async function previewRecipient(tenantId: TenantId, userId: UserId, d: ScheduleDefinition) {
+    const stored = await persistence.recipientOf(tenantId, userId);
+    if (!stored) throw new InvalidInputError('userId', `no user ${userId} in this tenant`);
+    const preferences = validatePreferences({ timeZone: d.recurrence.tzid, ...((stored.preferences as object | undefined) ?? {}) });
+    const recipient = recipientFacts(userId, preferences, stored);
+    const { title, body } = d.content;
+    return {
+      recipient,
+      messagesAt: (atEpochMs: number) =>
+        previewMessages(compose as Compose, {
+          tenantId,
+          recipient,
+          source: { kind: 'schedule', id: 'preview', name: d.name, title, body, category: d.category },
+          content: d.content,
+          channels: d.channels,
+          atEpochMs,
+          sentAtEpochMs: atEpochMs,
+        }),
+    };
+  }
+
   /** A definition as it may be saved: valid on its own (definitionOf), and with a template that fits a schedule. */
   async function checked(tenantId: TenantId, input: Omit<ScheduleInput, 'id'>): Promise<ScheduleDefinition> {
     const definition = definitionOf(input);
@@ -368,8 +396,10 @@ export function createScheduleService({ workflows, taskQueue, persistence, catch
     archive: (actor: Actor, id: string) => lifecycle(actor, id, 'archived', archiveScheduleUpdate),
 
     /** The audience per zone now, and the next `count` buckets: when each zone's local occurrence fires. */
-    async preview(actor: Actor, id: string, count: number): Promise<SchedulePreview> {
+    /** The audience per zone and the next buckets; with `userId`, that user's message in the buckets that hold their zone. */
+    async preview(actor: Actor, id: string, count: number, userId?: string): Promise<SchedulePreview> {
       const { definition: d } = await load(actor, id);
+      const forUser = userId !== undefined && compose ? await previewRecipient(actor.tenantId, UserId(userId), d) : undefined;
       const byZone = await persistence.audienceByZone(actor.tenantId, d.audience, d.category);
       const total = [...byZone.values()].reduce((a, b) => a + b, 0);
       const recipientsOf = (key: string) => (key === '*' ? total : (byZone.get(key === '~rule' ? null : key) ?? 0));
@@ -388,7 +418,15 @@ export function createScheduleService({ workflows, taskQueue, persistence, catch
         if (!bucket) break;
         buckets.push({
           firesAt: new Date(bucket.firesAt).toISOString(),
-          members: bucket.members.map((m) => ({ zone: m.zone, local: m.occurrence.local, recurrenceId: m.recurrenceId, recipients: recipientsOf(zoneKey(m.recipients)) })),
+          members: await Promise.all(
+            bucket.members.map(async (m) => ({
+              zone: m.zone,
+              local: m.occurrence.local,
+              recurrenceId: m.recurrenceId,
+              recipients: recipientsOf(zoneKey(m.recipients)),
+              ...(forUser && (d.zoneMode === 'pinned' || m.zone === forUser.recipient.timeZone) ? { messages: await forUser.messagesAt(m.occurrence.epochMs) } : {}),
+            })),
+          ),
         });
         for (const m of bucket.members) fences[zoneKey(m.recipients)] = bucket.firesAt;
       }

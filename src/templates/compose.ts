@@ -16,6 +16,7 @@ import {
   type OccurrenceFacts,
   type RecipientFacts,
   type RenderedMessage,
+  type RenderFallback,
   type SourceFacts,
   type TemplateContent,
 } from '../domain/templates/index.js';
@@ -64,3 +65,24 @@ export function createComposer({ templates }: { templates: TemplateSource }) {
   };
 }
 export type Compose = ReturnType<typeof createComposer>;
+
+/** The message one channel would carry, as a preview shows it. */
+export interface PreviewMessage extends RenderedMessage {
+  channel: Channel;
+  locale?: string;
+  fallback?: RenderFallback;
+}
+
+/** Each channel's message for one occurrence, rendered exactly as its delivery at `sentAtEpochMs` would render it. */
+export async function previewMessages(
+  compose: Compose,
+  request: Omit<ComposeRequest, 'channel' | 'occurrence'> & { channels: readonly Channel[]; atEpochMs: number; sentAtEpochMs: number },
+): Promise<PreviewMessage[]> {
+  const { channels, atEpochMs, sentAtEpochMs, ...rest } = request;
+  return Promise.all(
+    channels.map(async (channel) => {
+      const { message, rendering } = await compose({ ...rest, channel, occurrence: { atEpochMs, nowEpochMs: sentAtEpochMs } });
+      return { channel, ...message, ...(rendering?.locale !== undefined ? { locale: rendering.locale } : {}), ...(rendering?.fallback ? { fallback: rendering.fallback } : {}) };
+    }),
+  );
+}

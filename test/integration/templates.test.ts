@@ -210,4 +210,31 @@ describe('messages rendered per recipient at send time', () => {
       expect.objectContaining({ channel: 'email', locale: 'fr', subject: 'Stand-up à 23:30', text: expect.stringContaining('samedi 27 mars 2027 à 23:30') }),
     ]);
   });
+
+  it("shows a user's rendered message in an audience schedule's preview, in the buckets that hold their zone", async () => {
+    await stack.api.users.putPreferences('preview-de', { timeZone: 'Europe/Berlin', locale: 'de-DE', contacts: { email: { address: 'preview-de@example.com', verified: true } } });
+    await stack.api.users.setTags('preview-de', ['preview-only']);
+    await stack.api.users.setAttributes('preview-de', { name: 'Jörg' });
+    await stack.api.templates.put('monday', {
+      defaultLocale: 'en',
+      locales: {
+        en: { email: { subject: '{{ schedule.name }} for {{ recipient.name }}', text: '{{ occurrence.datetime }}' } },
+        de: { email: { subject: '{{ schedule.name }} für {{ recipient.name }}', text: '{{ occurrence.datetime }}' } },
+      },
+    });
+    const schedule = await stack.api.schedules.create({
+      name: 'Wochenbericht',
+      recurrence: { dtstart: '2027-03-22T09:00:00', tzid: 'UTC', rrule: 'FREQ=WEEKLY;BYDAY=MO;COUNT=2' },
+      audience: { filter: { tags: { all: ['preview-only'] } } },
+      content: { title: 'Weekly', body: '', template: 'monday' },
+    });
+    const preview = await stack.api.schedules.preview(schedule.id, 2, 'preview-de');
+    await stack.api.schedules.archive(schedule.id);
+    // 09:00 in Berlin: CET (08:00Z) before the 2027-03-28 change, CEST (07:00Z) after it.
+    expect(preview.buckets.map((b) => b.firesAt)).toEqual(['2027-03-22T08:00:00.000Z', '2027-03-29T07:00:00.000Z']);
+    expect(preview.buckets.map((b) => b.members[0]?.messages)).toEqual([
+      [expect.objectContaining({ channel: 'email', locale: 'de', subject: 'Wochenbericht für Jörg', text: 'Montag, 22. März 2027 um 09:00' })],
+      [expect.objectContaining({ channel: 'email', locale: 'de', subject: 'Wochenbericht für Jörg', text: 'Montag, 29. März 2027 um 09:00' })],
+    ]);
+  });
 });

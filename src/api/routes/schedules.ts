@@ -87,7 +87,7 @@ export const scheduleRoutes: FastifyPluginAsyncTypebox<{ schedules: ScheduleServ
         response: { 200: SchedulePreviewView, ...problems },
       },
     },
-    async (request) => schedules.preview(actorOf(request.principal), request.params.scheduleId, request.query.count ?? 10),
+    async (request) => schedules.preview(actorOf(request.principal), request.params.scheduleId, request.query.count ?? 10, request.query.userId),
   );
 
   app.get(

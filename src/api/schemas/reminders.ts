@@ -143,7 +143,7 @@ const ChannelDecisionView = Type.Object({
 });
 const Outcome = Type.Union([Type.Literal('sent'), Type.Literal('deferred'), Type.Literal('skipped')]);
 
-const PreviewMessageView = Type.Object({
+export const PreviewMessageView = Type.Object({
   channel: Type.String(),
   subject: Type.String({ description: 'Email only (empty for SMS)' }),
   text: Type.String(),

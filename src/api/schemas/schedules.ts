@@ -8,7 +8,7 @@ import { PolicyOverridesSchema } from '../../domain/policy/index.js';
 import { CATEGORY_PATTERN } from '../../domain/preferences/index.js';
 import { AudienceSchema } from '../../domain/schedules/index.js';
 import { MessageContentSchema } from '../../domain/templates/index.js';
-import { RecurrenceSchema } from './reminders.js';
+import { PreviewMessageView, RecurrenceSchema } from './reminders.js';
 
 const Id = Type.String({ pattern: ID_PATTERN, maxLength: 128 });
 const ZoneMode = Type.Union([Type.Literal('recipient-local'), Type.Literal('pinned')], {
@@ -92,14 +92,19 @@ export const ScheduleListQuery = Type.Object(
 );
 export const ScheduleList = Type.Object({ data: Type.Array(ScheduleView), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 
-export const SchedulePreviewQuery = Type.Object({ count: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 10 })) });
+export const SchedulePreviewQuery = Type.Object({
+  count: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 10 })),
+  userId: Type.Optional(Type.String({ pattern: ID_PATTERN, maxLength: 128, description: "Also render this user's message in each bucket that holds their zone" })),
+});
 export const SchedulePreviewView = Type.Object({
   description: Type.String(),
   zones: Type.Array(Type.Object({ zone: Type.String(), recipients: Type.Integer() })),
   buckets: Type.Array(
     Type.Object({
       firesAt: Type.String({ format: 'date-time' }),
-      members: Type.Array(Type.Object({ zone: Type.String(), local: Type.String(), recurrenceId: Type.String(), recipients: Type.Integer() })),
+      members: Type.Array(
+        Type.Object({ zone: Type.String(), local: Type.String(), recurrenceId: Type.String(), recipients: Type.Integer(), messages: Type.Optional(Type.Array(PreviewMessageView)) }),
+      ),
     }),
   ),
 });

@@ -23,7 +23,7 @@ import { openStorage } from '../runtime.js';
 import { createStores } from '../../storage/index.js';
 import Value from 'typebox/value';
 import { templateIssues, TemplateContentSchema, type TemplateContent } from '../../domain/templates/index.js';
-import { createComposer, recipientFacts, type StoredRecipient } from '../../templates/compose.js';
+import { createComposer, previewMessages, recipientFacts, type StoredRecipient } from '../../templates/compose.js';
 
 class UsageError extends Error {}
 
@@ -123,20 +123,16 @@ export async function previewCommand(argv: string[]): Promise<number> {
     const items = await Promise.all(
       decided.map(async (item) => {
         if (!content) return item;
-        const nowEpochMs = item.afterDeferral ? Date.parse(item.afterDeferral.at) : Date.parse(item.utc);
-        const messages = await Promise.all(
-          channels.map(async (channel) => {
-            const { message, rendering } = await compose({
-              tenantId: TenantId(values.tenant ?? 'default'),
-              channel,
-              recipient,
-              source: { kind: 'reminder', id: 'preview', title: content.title, body: content.body, category: values.category },
-              occurrence: { atEpochMs: Date.parse(item.utc), nowEpochMs },
-              content,
-            });
-            return { channel, ...message, ...rendering };
-          }),
-        );
+        const atEpochMs = Date.parse(item.utc);
+        const messages = await previewMessages(compose, {
+          tenantId: TenantId(values.tenant ?? 'default'),
+          recipient,
+          source: { kind: 'reminder', id: 'preview', title: content.title, body: content.body, category: values.category },
+          content,
+          channels,
+          atEpochMs,
+          sentAtEpochMs: item.afterDeferral ? Date.parse(item.afterDeferral.at) : atEpochMs,
+        });
         return { ...item, messages };
       }),
     );

@@ -2,7 +2,7 @@
  * Audience schedules as code, through the API:
  *
  *   npx chime schedules apply -f digest.yaml [--dry-run] [--api <url>] [--key <token>]
- *   npx chime schedules preview <id> [--count <n>] [--api <url>] [--key <token>]
+ *   npx chime schedules preview <id> [--count <n>] [--user <id>] [--api <url>] [--key <token>]
  *
  * A file (YAML or JSON) holds one schedule with its `id`, or `schedules: [...]`; the fields are the
  * API's (`PUT /v1/schedules/{id}`). `apply` validates the whole file first (an invalid file fails
@@ -105,13 +105,23 @@ async function apply(argv: string[]): Promise<number> {
 }
 
 async function preview(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { count: { type: 'string' }, api: { type: 'string' }, key: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { count: { type: 'string' }, user: { type: 'string' }, api: { type: 'string' }, key: { type: 'string' } },
+  });
   const [id] = positionals;
-  if (!id) throw new InvalidFile('usage: chime schedules preview <id> [--count <n>] [--api <url>] [--key <token>]');
-  const view = await (await client(values)).schedules.preview(id, values.count ? Number(values.count) : 5);
+  if (!id) throw new InvalidFile('usage: chime schedules preview <id> [--count <n>] [--user <id>] [--api <url>] [--key <token>]');
+  const view = await (await client(values)).schedules.preview(id, values.count ? Number(values.count) : 5, values.user);
   process.stdout.write(`${view.description}\n\naudience: ${view.zones.reduce((n, z) => n + z.recipients, 0)} recipients in ${view.zones.length} zones\n`);
   for (const bucket of view.buckets) {
-    for (const m of bucket.members) process.stdout.write(`${bucket.firesAt}  ${m.zone.padEnd(24)} ${m.local}  ${String(m.recipients).padStart(7)} recipients\n`);
+    for (const m of bucket.members) {
+      process.stdout.write(`${bucket.firesAt}  ${m.zone.padEnd(24)} ${m.local}  ${String(m.recipients).padStart(7)} recipients\n`);
+      for (const message of m.messages ?? []) {
+        const said = message.channel === 'email' ? `${message.subject} — ${message.text.split('\n')[0]}` : message.text;
+        process.stdout.write(`${' '.repeat(26)}${values.user} ${message.channel}${message.locale ? ` [${message.locale}]` : ''}: ${said}\n`);
+      }
+    }
   }
   return 0;
 }
