@@ -37,6 +37,9 @@ export interface TemplatePersistence {
   list(tenantId: TenantId, page: { limit: number; cursor?: string }): Promise<{ items: StoredTemplate[]; nextCursor: string | null }>;
 }
 
+/** Serialized size of an inline template a reminder may carry. */
+export const INLINE_REMINDER_TEMPLATE_MAX = 8 * 1024;
+
 function view(t: StoredTemplate): TemplateView {
   return {
     id: t.id,
@@ -87,7 +90,13 @@ export function createTemplateService({ persistence, smsMaxSegments }: { persist
      * only what that source has (a reminder has no `schedule.*`); an inline one is checked whole.
      */
     async checkRef(tenantId: TenantId, ref: TemplateRef, source: SourceKind, field = 'template'): Promise<void> {
-      if (typeof ref !== 'string') return check(ref, [source], field, `inline template`);
+      if (typeof ref !== 'string') {
+        // A reminder carries its content through workflow history into every delivery: keep that small.
+        if (source === 'reminder' && JSON.stringify(ref).length > INLINE_REMINDER_TEMPLATE_MAX) {
+          throw new InvalidInputError(field, `an inline template on a reminder may be at most ${INLINE_REMINDER_TEMPLATE_MAX / 1024} KiB; save a larger one with PUT /v1/templates/{id} and name it`);
+        }
+        return check(ref, [source], field, `inline template`);
+      }
       const stored = await persistence.get(tenantId, ref);
       if (!stored) throw new InvalidInputError(field, `no template "${ref}" in this tenant`);
       check(stored.content, [source], field, `template "${ref}"`);
