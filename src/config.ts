@@ -65,6 +65,8 @@ export const ConfigSchema = Type.Object({
   catchUpWindowMs: Type.Integer({ minimum: 0 }),
   /** How long a read waits for a reminder's workflow before answering from the database. */
   queryTimeoutMs: Type.Integer({ minimum: 100 }),
+  /** Failed authentications per minute per client address; past it, refused before any key lookup. */
+  authFailuresPerMinute: Type.Integer({ minimum: 1 }),
   /** SMS segments a template may take, estimated with sample values when it is defined. */
   smsMaxSegments: Type.Integer({ minimum: 1, maximum: 10 }),
   /** Where `chime schedules` sends its requests, and with which key (else the local API and data/admin-api-key). */
@@ -161,6 +163,7 @@ export function loadConfig(env: Env = process.env): Config {
     catchUpWindowMs: int(env, 'CHIME_CATCH_UP_WINDOW_MS', 15 * 60_000),
     queryTimeoutMs: int(env, 'CHIME_QUERY_TIMEOUT_MS', 3_000),
     smsMaxSegments: int(env, 'CHIME_SMS_MAX_SEGMENTS', DEFAULT_SMS_MAX_SEGMENTS),
+    authFailuresPerMinute: int(env, 'CHIME_AUTH_FAILURES_PER_MINUTE', 30),
     cli: { apiUrl: opt(env, 'CHIME_API_URL'), apiKey: opt(env, 'CHIME_API_KEY') },
     rateLimitPerMinute: int(env, 'CHIME_RATE_LIMIT_PER_MINUTE', 600),
     logLevel: opt(env, 'CHIME_LOG_LEVEL') ?? 'info',

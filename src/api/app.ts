@@ -37,6 +37,8 @@ export interface AppDependencies {
   idempotencyRetentionMs?: number;
   /** Requests per minute per API key. */
   rateLimitPerMinute?: number;
+  /** Failed authentications per minute per client address before it is refused without a lookup (default 30). */
+  authFailuresPerMinute?: number;
   logLevel?: string;
 }
 
@@ -68,7 +70,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
         title: 'Chime API',
         version: '1.0.0',
         description:
-          'Schedule-driven reminders: RFC 5545 rules in every IANA time zone, delivered once. ' +
+          'Schedule-driven reminders: RFC 5545 rules in every IANA time zone, delivered at least once and deduplicated by idempotency key. ' +
           'Authenticate with `Authorization: Bearer chime_…`; send an `Idempotency-Key` with every POST.',
       },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
@@ -78,7 +80,15 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true }, config: { auth: false } }, async () => app.swagger());
 
-  await app.register(authPlugin, { keys: deps.apiKeys });
+  // An empty body with a JSON content type is no body (`POST …/pause` as many clients send it);
+  // a route that needs one still answers 400 naming it.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
+  );
+
+  await app.register(authPlugin, { keys: deps.apiKeys, ...(deps.authFailuresPerMinute !== undefined ? { maxFailuresPerMinute: deps.authFailuresPerMinute } : {}) });
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler', // after authentication, so limits are per API key

@@ -164,7 +164,7 @@ export async function startWorker(
 
 /** Builds the HTTP app over a Temporal client and the database (tests use the same function). */
 export async function createApi(options: {
-  config: Pick<Config, 'temporal' | 'twilio' | 'retention' | 'rateLimitPerMinute' | 'catchUpWindowMs' | 'queryTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'smsMaxSegments'>>;
+  config: Pick<Config, 'temporal' | 'twilio' | 'retention' | 'rateLimitPerMinute' | 'catchUpWindowMs' | 'queryTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'smsMaxSegments' | 'authFailuresPerMinute'>>;
   workflows: WorkflowClient;
   storage: OpenedDatabase;
   checkReady: () => Promise<void>;
@@ -199,6 +199,7 @@ export async function createApi(options: {
     idempotency: stores.httpIdempotency,
     idempotencyRetentionMs: config.retention.idempotencyHours * 3_600_000,
     rateLimitPerMinute: config.rateLimitPerMinute,
+    ...(config.authFailuresPerMinute !== undefined ? { authFailuresPerMinute: config.authFailuresPerMinute } : {}),
     checkReady: options.checkReady,
     logLevel: config.logLevel,
   });

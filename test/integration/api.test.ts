@@ -176,6 +176,47 @@ describe('limits, errors and the spec', () => {
     }
   });
 
+  it('refuses an address that keeps failing authentication before looking its key up, even a valid one; other addresses are served', async () => {
+    const app = await createApi({
+      config: loadConfig({ CHIME_TASK_QUEUE: stack.taskQueue, CHIME_LOG_LEVEL: 'silent', CHIME_AUTH_FAILURES_PER_MINUTE: '3' }),
+      workflows: stack.client.workflow,
+      storage: stack.database,
+      checkReady: async () => {},
+    });
+    try {
+      const from = (remoteAddress: string, key: string) => app.inject({ method: 'GET', url: '/v1/reminders', remoteAddress, headers: { authorization: `Bearer ${key}` } });
+      const forged = `${stack.adminKey.slice(0, -4)}beef`;
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await from('203.0.113.7', forged)).statusCode);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+      // Refused before the lookup: a valid key from that address is refused too, until the window ends.
+      const blocked = await from('203.0.113.7', stack.adminKey);
+      expect(blocked.statusCode).toBe(429);
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+      expect(blocked.json()).toMatchObject({ type: 'urn:chime:problem:rate-limited' });
+      expect((await from('203.0.113.8', stack.adminKey)).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('takes an empty body with a JSON content type as no body where none is needed, and names the body where one is', async () => {
+    const reminder = await stack.api.reminders.create({
+      userId: 'empty-body',
+      email: 'empty-body@example.com',
+      title: 'x',
+      body: '',
+      recurrence: { dtstart: '2030-01-01T09:00:00', tzid: 'UTC', rrule: 'FREQ=DAILY' },
+    });
+    const headers = { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json', 'idempotency-key': `empty-${Date.now()}` };
+    const paused = await stack.app.inject({ method: 'POST', url: `/v1/reminders/${reminder.id}/pause`, headers, payload: '' });
+    expect(paused.statusCode, paused.body).toBe(200);
+    expect(paused.json()).toMatchObject({ status: 'paused' });
+    const create = await stack.app.inject({ method: 'POST', url: '/v1/reminders', headers: { ...headers, 'idempotency-key': `empty-create-${Date.now()}` }, payload: '' });
+    expect(create.statusCode).toBe(400);
+    expect(create.json()).toMatchObject({ type: 'urn:chime:problem:invalid-request', errors: [expect.objectContaining({ field: 'body' })] });
+  });
+
   it('refuses an oversized body with a 413 problem', async () => {
     const response = await stack.app.inject({
       method: 'POST',
