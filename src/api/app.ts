@@ -12,6 +12,7 @@ import type { ReminderService } from '../reminders/service.js';
 import type { UserService } from '../users/service.js';
 import type { CategoryService } from '../categories/service.js';
 import type { TemplateService } from '../templates/service.js';
+import type { ApiKeyService } from '../keys/service.js';
 import type { ScheduleService } from '../schedules/service.js';
 import { authPlugin, type ApiKeyDirectory } from './auth.js';
 import { installErrorHandler } from './error-handler.js';
@@ -22,6 +23,7 @@ import { healthRoutes } from './routes/health.js';
 import { reminderRoutes } from './routes/reminders.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { templateRoutes } from './routes/templates.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
 import { userRoutes } from './routes/users.js';
 
 export interface AppDependencies {
@@ -30,6 +32,7 @@ export interface AppDependencies {
   categories: CategoryService;
   schedules: ScheduleService;
   templates: TemplateService;
+  keys: ApiKeyService;
   apiKeys: ApiKeyDirectory;
   idempotency: IdempotencyStore;
   checkReady: () => Promise<void>;
@@ -109,5 +112,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(categoryRoutes, { categories: deps.categories });
   await app.register(scheduleRoutes, { schedules: deps.schedules });
   await app.register(templateRoutes, { templates: deps.templates });
+  await app.register(apiKeyRoutes, { apiKeys: deps.keys });
   return app;
 }

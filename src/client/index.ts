@@ -21,6 +21,7 @@ import type {
 import type { Problem } from '../api/problem.js';
 import type { CategoryList, CategoryView, PutCategoryBody } from '../api/schemas/categories.js';
 import type { PutTemplateBody, TemplateList, TemplateView } from '../api/schemas/templates.js';
+import type { ApiKeyList, CreateApiKeyBody, CreatedApiKeyView } from '../api/schemas/api-keys.js';
 import type { PreferencesInput, UserAttributesView, UserView } from '../api/schemas/users.js';
 import type {
   CreateScheduleBody,
@@ -224,6 +225,12 @@ export function createChimeClient(options: ChimeClientOptions) {
       remove: (category: string) => call<undefined>('DELETE', categoryPath(category)),
       page: (params: { limit?: number; cursor?: string } = {}) => call<CategoryPage>('GET', '/v1/categories', { query: params }),
       list: (params: { limit?: number } = {}): AsyncGenerator<Category> => walk<Category>('/v1/categories', params),
+    },
+    /** The tenant's API keys (admin): the token of a new key is in the create answer only. */
+    apiKeys: {
+      create: (body: Static<typeof CreateApiKeyBody>, opts?: RequestOptions) => call<Static<typeof CreatedApiKeyView>>('POST', '/v1/api-keys', { body, ...opts }),
+      list: () => call<Static<typeof ApiKeyList>>('GET', '/v1/api-keys'),
+      revoke: (keyId: string) => call<undefined>('DELETE', `/v1/api-keys/${encodeURIComponent(keyId)}`),
     },
     /** Message templates: per-locale variants per channel, rendered per recipient at send time (writes need an admin key). */
     templates: {

@@ -27,6 +27,8 @@ import { createStores, openDatabase, scheduleRetention, type Database, type Open
 import { createCategoryPersistence } from '../categories/persistence.js';
 import { createCategoryService } from '../categories/service.js';
 import { createTemplatePersistence } from '../templates/persistence.js';
+import { createApiKeyPersistence } from '../keys/persistence.js';
+import { createApiKeyService } from '../keys/service.js';
 import { createTemplateService } from '../templates/service.js';
 import { createSchedulePersistence } from '../schedules/persistence.js';
 import { createScheduleService } from '../schedules/service.js';
@@ -195,6 +197,7 @@ export async function createApi(options: {
       compose,
     }),
     templates,
+    keys: createApiKeyService({ persistence: createApiKeyPersistence(storage.db) }),
     apiKeys: stores.apiKeys,
     idempotency: stores.httpIdempotency,
     idempotencyRetentionMs: config.retention.idempotencyHours * 3_600_000,

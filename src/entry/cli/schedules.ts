@@ -13,21 +13,21 @@
  * file or usage.
  */
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import Type from 'typebox';
 import Value from 'typebox/value';
 import { LineCounter, parseDocument } from 'yaml';
 import { PutScheduleBody } from '../../api/schemas/schedules.js';
-import { ChimeApiError, createChimeClient, type PutSchedule, type Schedule } from '../../client/index.js';
-import { loadConfig } from '../../config.js';
+import { ChimeApiError, type PutSchedule, type Schedule } from '../../client/index.js';
+import { cliClient, CliUsageError } from './api-client.js';
 import { ID_PATTERN } from '../../domain/ids.js';
 import { normalizeRecurrence, parseICal } from '../../domain/recurrence/index.js';
 
 const FileSchedule = Type.Object({ id: Type.String({ pattern: ID_PATTERN, maxLength: 128 }), ...PutScheduleBody.properties }, { additionalProperties: false });
 type FileSchedule = PutSchedule & { id: string };
 
-class InvalidFile extends Error {}
+/** A file or a usage the command cannot take: one line on stderr, exit 2. */
+class InvalidFile extends CliUsageError {}
 
 /** The schedules of a file, validated; an error names the file, the line and the field. */
 export function parseScheduleFile(text: string, name: string): FileSchedule[] {
@@ -77,19 +77,11 @@ function changedFields(wanted: FileSchedule, current: Schedule): string[] {
   return fields;
 }
 
-async function client(values: { api?: string | undefined; key?: string | undefined }) {
-  const config = loadConfig();
-  const baseUrl = values.api ?? config.cli.apiUrl ?? `http://${config.api.host}:${config.api.port}`;
-  const apiKey = values.key ?? config.cli.apiKey ?? (await readFile(path.join(config.dataDir, 'admin-api-key'), 'utf8').catch(() => '')).trim();
-  if (!apiKey) throw new InvalidFile('no API key: pass --key, set CHIME_API_KEY, or run the embedded stack once (data/admin-api-key)');
-  return createChimeClient({ baseUrl, apiKey });
-}
-
 async function apply(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { file: { type: 'string', short: 'f' }, 'dry-run': { type: 'boolean' }, api: { type: 'string' }, key: { type: 'string' } } });
   if (!values.file) throw new InvalidFile('usage: chime schedules apply -f <file.yaml|json> [--dry-run] [--api <url>] [--key <token>]');
   const schedules = parseScheduleFile(await readFile(values.file, 'utf8'), values.file);
-  const api = await client(values);
+  const api = await cliClient(values);
   const dryRun = values['dry-run'] ?? false;
   for (const { id, ...body } of schedules) {
     const current = await api.schedules.get(id).catch((error: unknown) => {
@@ -112,7 +104,7 @@ async function preview(argv: string[]): Promise<number> {
   });
   const [id] = positionals;
   if (!id) throw new InvalidFile('usage: chime schedules preview <id> [--count <n>] [--user <id>] [--api <url>] [--key <token>]');
-  const view = await (await client(values)).schedules.preview(id, values.count ? Number(values.count) : 5, values.user);
+  const view = await (await cliClient(values)).schedules.preview(id, values.count ? Number(values.count) : 5, values.user);
   process.stdout.write(`${view.description}\n\naudience: ${view.zones.reduce((n, z) => n + z.recipients, 0)} recipients in ${view.zones.length} zones\n`);
   for (const bucket of view.buckets) {
     for (const m of bucket.members) {
@@ -133,7 +125,7 @@ export async function schedulesCommand(argv: string[]): Promise<number> {
     if (action === 'preview') return await preview(rest);
     throw new InvalidFile('usage: chime schedules <apply|preview> …');
   } catch (error) {
-    if (error instanceof InvalidFile) {
+    if (error instanceof CliUsageError) {
       process.stderr.write(`${error.message}\n`);
       return 2;
     }
