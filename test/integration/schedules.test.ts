@@ -152,7 +152,11 @@ describe('an audience schedule paused, edited and resumed mid-fan-out', () => {
 
       await service.resume(actor, schedule.id);
       await eventually(async () => (mails().length === 20 ? true : undefined), 30_000);
-      const runs = await service.runs(actor, schedule.id, 5);
+      // A page records its decisions and counts after the SMTP server has the mails: wait for the run to complete.
+      const runs = await eventually(async () => {
+        const latest = await service.runs(actor, schedule.id, 5);
+        return latest[0]?.completed ? latest : undefined;
+      });
       expect(runs).toEqual([expect.objectContaining({ targeted: 20, sent: 20, completed: true })]);
       expect(new Set(mails().map((m) => m.to.join())).size).toBe(20);
       const subjects = mails().map((m) => m.headers.subject);
