@@ -72,6 +72,10 @@ export const ConfigSchema = Type.Object({
   /** Where `chime schedules` sends its requests, and with which key (else the local API and data/admin-api-key). */
   cli: Type.Object({ apiUrl: Type.Optional(Type.String({ minLength: 1 })), apiKey: Type.Optional(Type.String({ minLength: 1 })) }),
   rateLimitPerMinute: Type.Integer({ minimum: 1 }),
+  /** Payload encryption: `CHIME_PAYLOAD_KEYS`, `k2:<base64 32 bytes>,k1:…` (the first encrypts; all decrypt). Parsed by src/temporal/codec.ts. */
+  payloadKeys: Type.Optional(Type.String({ minLength: 1 })),
+  /** The Temporal Web UI origin allowed to call the codec endpoint from the browser. */
+  codecUiOrigin: Type.Optional(Type.String({ minLength: 1 })),
   logLevel: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
   ),
@@ -166,6 +170,8 @@ export function loadConfig(env: Env = process.env): Config {
     authFailuresPerMinute: int(env, 'CHIME_AUTH_FAILURES_PER_MINUTE', 30),
     cli: { apiUrl: opt(env, 'CHIME_API_URL'), apiKey: opt(env, 'CHIME_API_KEY') },
     rateLimitPerMinute: int(env, 'CHIME_RATE_LIMIT_PER_MINUTE', 600),
+    payloadKeys: opt(env, 'CHIME_PAYLOAD_KEYS'),
+    codecUiOrigin: opt(env, 'CHIME_CODEC_UI_ORIGIN'),
     logLevel: opt(env, 'CHIME_LOG_LEVEL') ?? 'info',
   };
   // Drop undefined optionals so the schema sees them as absent.

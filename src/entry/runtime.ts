@@ -10,6 +10,12 @@ import type { Kysely } from 'kysely';
 import { createActivities, type ActivityDependencies } from '../../activities/index.js';
 import { createDeliverer } from '../../activities/delivery.js';
 import { createComposer } from '../templates/compose.js';
+import type { DataConverter } from '@temporalio/common';
+import { createEncryptionCodec, parseEncryptionKeys } from '../temporal/codec.js';
+import { dataConverterFor } from '../temporal/data-converter.js';
+import { codecRoutes } from '../api/routes/codec.js';
+import { createAuthFailureLimiter } from '../api/auth.js';
+import { parseToken, secretMatches } from '../auth/api-keys.js';
 import { createScheduleActivities } from '../../activities/schedules.js';
 import { buildApp } from '../api/app.js';
 import { createFileEmailSender, createSmtpEmailSender } from '../channels/email.js';
@@ -102,6 +108,12 @@ export function createSenders(config: Config): Senders {
   };
 }
 
+/** The data converter every worker and client of this deployment uses: payloads encrypted when CHIME_PAYLOAD_KEYS is set. */
+function dataConverterOf(config: Pick<Config, 'payloadKeys'>): { dataConverter?: DataConverter } {
+  const dataConverter = dataConverterFor(parseEncryptionKeys(config.payloadKeys));
+  return dataConverter ? { dataConverter } : {};
+}
+
 export async function openStorage(config: Config): Promise<OpenedDatabase> {
   return openDatabase({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) });
 }
@@ -151,6 +163,7 @@ export async function startWorker(
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities: activitiesFor(storage.db, senders.senders),
+    ...dataConverterOf(config),
   });
   const done = worker.run();
   return {
@@ -166,7 +179,7 @@ export async function startWorker(
 
 /** Builds the HTTP app over a Temporal client and the database (tests use the same function). */
 export async function createApi(options: {
-  config: Pick<Config, 'temporal' | 'twilio' | 'retention' | 'rateLimitPerMinute' | 'catchUpWindowMs' | 'queryTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'smsMaxSegments' | 'authFailuresPerMinute'>>;
+  config: Pick<Config, 'temporal' | 'twilio' | 'retention' | 'rateLimitPerMinute' | 'catchUpWindowMs' | 'queryTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'smsMaxSegments' | 'authFailuresPerMinute' | 'payloadKeys' | 'codecUiOrigin'>>;
   workflows: WorkflowClient;
   storage: OpenedDatabase;
   checkReady: () => Promise<void>;
@@ -206,6 +219,24 @@ export async function createApi(options: {
     checkReady: options.checkReady,
     logLevel: config.logLevel,
   });
+  const keyring = parseEncryptionKeys(config.payloadKeys);
+  if (keyring) {
+    // Decoding hands out plaintext: admin keys only, and an address that keeps failing is refused before any lookup.
+    const failures = createAuthFailureLimiter({ maxPerMinute: config.authFailuresPerMinute ?? 30 });
+    await app.register(codecRoutes, {
+      codec: createEncryptionCodec(keyring),
+      ...(config.codecUiOrigin ? { uiOrigin: config.codecUiOrigin } : {}),
+      authorize: async (request) => {
+        if (failures.blockedFor(request.ip) !== undefined) return false;
+        const header = request.headers.authorization;
+        const parsed = header?.startsWith('Bearer ') ? parseToken(header.slice('Bearer '.length).trim()) : undefined;
+        const found = parsed?.scope === 'admin' ? await stores.apiKeys.findActive(parsed.keyId) : undefined;
+        const ok = parsed !== undefined && found?.principal.scope === 'admin' && secretMatches(parsed.secret, found.secretHash);
+        if (!ok) failures.fail(request.ip);
+        return ok;
+      },
+    });
+  }
   const { twilio } = config;
   if (twilio?.statusCallbackUrl) {
     await app.register(twilioStatusRoutes, {
@@ -232,7 +263,7 @@ export async function startApi(
   storage: OpenedDatabase,
 ): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
   const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({ connection, namespace: config.temporal.namespace, ...dataConverterOf(config) });
   const app = await createApi({
     config,
     workflows: client.workflow,

@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { BundleOptions } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import type { ReminderActivities } from '../../activities/index.js';
 import type { ScheduleActivities } from '../../activities/schedules.js';
 
@@ -30,6 +31,8 @@ export interface ChimeWorkerOptions {
   activities: ReminderActivities & ScheduleActivities;
   /** A pre-built bundle (tests build one per run); otherwise the workflows are bundled now. */
   workflowBundle?: { codePath: string } | WorkflowBundleWithSourceMap;
+  /** Payload encryption (src/temporal/data-converter.ts); the API's client must use the same keys. */
+  dataConverter?: DataConverter;
 }
 
 export async function createChimeWorker(options: ChimeWorkerOptions): Promise<Worker> {
@@ -40,5 +43,6 @@ export async function createChimeWorker(options: ChimeWorkerOptions): Promise<Wo
     taskQueue: options.taskQueue,
     workflowBundle,
     activities: options.activities,
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
   });
 }

@@ -7,6 +7,8 @@ import { ChimeApiError, createChimeClient, type ChimeClient, type CreateReminder
 import { loadConfig } from '../../src/config.js';
 import { TenantId } from '../../src/domain/ids.js';
 import { createApi } from '../../src/entry/runtime.js';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { createEncryptionCodec, parseEncryptionKeys } from '../../src/temporal/codec.js';
 import { eventually } from '../support/histories.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 
@@ -195,6 +197,30 @@ describe('limits, errors and the spec', () => {
       expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
       expect(blocked.json()).toMatchObject({ type: 'urn:chime:problem:rate-limited' });
       expect((await from('203.0.113.8', stack.adminKey)).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('serves the codec endpoint when payloads are encrypted: admin keys decode, user keys and no key get 401', async () => {
+    const keys = `k2:${Buffer.alloc(32, 2).toString('base64')},k1:${Buffer.alloc(32, 1).toString('base64')}`;
+    const app = await createApi({
+      config: loadConfig({ CHIME_TASK_QUEUE: stack.taskQueue, CHIME_LOG_LEVEL: 'silent', CHIME_PAYLOAD_KEYS: keys }),
+      workflows: stack.client.workflow,
+      storage: stack.database,
+      checkReady: async () => {},
+    });
+    try {
+      const [sealed] = await createEncryptionCodec(parseEncryptionKeys(keys)!).encode([defaultPayloadConverter.toPayload({ title: 'secret' })!]);
+      const payload = { metadata: Object.fromEntries(Object.entries(sealed!.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(sealed!.data!).toString('base64') };
+      const decode = (authorization?: string) =>
+        app.inject({ method: 'POST', url: '/codec/decode', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, payload: { payloads: [payload] } });
+      expect((await decode()).statusCode).toBe(401);
+      expect((await decode(`Bearer ${await stack.createKey({ userId: 'codec-user' })}`)).statusCode).toBe(401);
+      const decoded = await decode(`Bearer ${stack.adminKey}`);
+      expect(decoded.statusCode, decoded.body).toBe(200);
+      const [plain] = (decoded.json() as { payloads: { data: string }[] }).payloads;
+      expect(JSON.parse(Buffer.from(plain!.data, 'base64').toString('utf8'))).toEqual({ title: 'secret' });
     } finally {
       await app.close();
     }
