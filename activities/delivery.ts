@@ -7,6 +7,7 @@
  */
 import type { Channel, MessageSender, ProviderAcceptance } from '../src/domain/delivery.js';
 import { ChimeErrorType, DeliveryError } from '../src/domain/errors.js';
+import { redactContactPoints } from '../src/domain/redaction.js';
 import { deliveryIdempotencyKey } from '../src/domain/idempotency.js';
 import type { TenantId, UserId } from '../src/domain/ids.js';
 import { isStorageError } from '../src/storage/errors.js';
@@ -119,8 +120,11 @@ export function createDeliverer({ senders, ledger }: { senders: Partial<Record<C
       // that takes it over checks the provider first where it can (see the README's duplicate windows).
       if (accepted) throw error;
       if (!(error instanceof DeliveryError)) {
-        await ledger.settle(idempotencyKey, { status: 'unknown', errorType: 'unknown', errorMessage: error instanceof Error ? error.message : String(error) }, fence);
-        throw error;
+        const message = error instanceof Error ? error.message : String(error);
+        const redacted = redactContactPoints(message);
+        await ledger.settle(idempotencyKey, { status: 'unknown', errorType: 'unknown', errorMessage: redacted }, fence);
+        // What is thrown ends up in workflow history: never with a contact point in it.
+        throw redacted === message ? error : new Error(redacted);
       }
       await ledger.settle(idempotencyKey, { status: error.permanent ? 'failed' : 'unknown', errorType: error.type, errorMessage: error.message }, fence);
       return {

@@ -1,3 +1,4 @@
+import { redactContactPoints } from './redaction.js';
 /**
  * Error types with explicit, stable type strings. Retry decisions, HTTP problem types and
  * Temporal `nonRetryableErrorTypes` are all drawn from these constants — never from class names.
@@ -25,13 +26,18 @@ export const PERMANENT_DELIVERY_ERRORS: readonly ChimeErrorType[] = [
   ChimeErrorType.NoContactPoint,
 ];
 
+/**
+ * A provider's refusal, classified. Its message is redacted of contact points (it reaches the
+ * ledger, decisions, the API and history), and the provider's own error stays in `options.cause`
+ * for the adapter — never `Error.cause`, which Temporal would serialise into history verbatim.
+ */
 export class DeliveryError extends Error {
   constructor(
     readonly type: ChimeErrorType,
     message: string,
     readonly options: { cause?: unknown; retryAfterMs?: number } = {},
   ) {
-    super(message, { cause: options.cause });
+    super(redactContactPoints(message));
     this.name = 'DeliveryError';
   }
 

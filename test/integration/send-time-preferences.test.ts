@@ -169,3 +169,29 @@ describe('send-time preferences', () => {
     expect(response.json<{ errors: { field: string }[] }>().errors[0]?.field).toMatch(/timeZone/);
   });
 });
+
+describe('contact points out of what Chime keeps', () => {
+  it('redacts the address a provider quotes in its refusal from the ledger, the decision, the API and the history', { timeout: 60_000 }, async () => {
+    const address = 'quoted.person+x@example.com';
+    stack.smtp.scriptFaultsFor(address, { kind: 'reject-rcpt', code: 550, message: `550 5.1.1 <${address}>: Recipient address rejected: User unknown` });
+    const reminder = await stack.api.reminders.create({
+      userId: 'quoted',
+      email: address,
+      title: 'Bounce',
+      body: '',
+      recurrence: { dtstart: utcWallTime(2_000), tzid: 'UTC', rrule: 'FREQ=DAILY;COUNT=1' },
+    });
+    await handleOf(reminder).result();
+    const deliveries = await stack.api.reminders.deliveries(reminder.id);
+    const decisions = await stack.api.reminders.decisions(reminder.id);
+    const history = JSON.stringify(await handleOf(reminder).fetchHistory());
+    expect(JSON.stringify(deliveries)).toContain('[email]');
+    for (const [where, text] of [['deliveries', JSON.stringify(deliveries)], ['decisions', JSON.stringify(decisions)], ['history', history]] as const) {
+      expect(text, where).not.toContain(address);
+      expect(text, where).not.toContain('quoted.person');
+    }
+    expect(decisions.data).toEqual([
+      expect.objectContaining({ kind: 'delivered', channels: [expect.objectContaining({ outcome: 'failed', errorType: 'recipient_invalid', message: expect.stringMatching(/550 5\.1\.1 <\[email\]>/) })] }),
+    ]);
+  });
+});
