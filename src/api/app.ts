@@ -3,6 +3,8 @@
  * tests `inject` into the very same app. Shared services arrive as dependencies; nothing here reads
  * the environment.
  */
+import { Ajv } from 'ajv';
+import formats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -17,7 +19,7 @@ import type { ScheduleService } from '../schedules/service.js';
 import { authPlugin, type ApiKeyDirectory } from './auth.js';
 import { installErrorHandler } from './error-handler.js';
 import { ProblemType } from './problem.js';
-import { idempotencyPlugin, type IdempotencyStore } from './idempotency.js';
+import { declareIdempotencyKey, idempotencyPlugin, type IdempotencyStore } from './idempotency.js';
 import { categoryRoutes } from './routes/categories.js';
 import { healthRoutes } from './routes/health.js';
 import { reminderRoutes } from './routes/reminders.js';
@@ -48,6 +50,15 @@ export interface AppDependencies {
 export const BODY_LIMIT_BYTES = 64 * 1024;
 export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
 
+/** ajv-formats is CommonJS: its function is the default export's default under ESM. */
+const addFormats = (formats as unknown as { default?: typeof formats }).default ?? formats;
+
+function validator(coerceTypes: false | 'array'): Ajv {
+  const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, addUsedSchema: false, allErrors: true, strict: false });
+  (addFormats as unknown as (ajv: Ajv) => void)(ajv);
+  return ajv;
+}
+
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: deps.logLevel ?? 'info', redact: ['req.headers.authorization'] },
@@ -60,9 +71,15 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
         .type('application/problem+json')
         .send({ type: ProblemType.InvalidRequest, title: error.message.slice(0, 200), status });
     },
-    // Query strings need coercion ("?limit=5"); bodies are JSON and arrive typed.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+    // Ids may be 128 characters (ID_PATTERN): the router must not cut them off at its default 100.
+    routerOptions: { maxParamLength: 1_024 },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Query strings, params and headers need coercion ("?limit=5"); bodies are JSON and arrive typed:
+  // `{"tags":[false]}` is refused, never stored as "false".
+  const bodies = validator(false);
+  const others = validator('array');
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodies : others).compile(schema));
+  app.addHook('onRoute', declareIdempotencyKey);
   installErrorHandler(app);
 
   // OpenAPI 3.1 generated from the route schemas that validate requests: one source of truth.

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { RecurrenceError } from '../domain/recurrence/index.js';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { isStorageError, StorageErrorType, TRANSIENT_STORAGE_ERRORS } from '../storage/errors.js';
+import { IDEMPOTENCY_KEY_HEADER } from './idempotency.js';
 import { ApiError, ProblemType, type Problem } from './problem.js';
 
 function toProblem(error: Error, body: unknown): Problem {
@@ -61,8 +62,9 @@ function toProblem(error: Error, body: unknown): Problem {
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     const where = fastifyError.validationContext ?? 'body';
+    const keyProblem = where === 'headers' && fastifyError.validation.every((v) => `${v.instancePath}/${(v.params as { missingProperty?: string }).missingProperty ?? ''}`.includes(IDEMPOTENCY_KEY_HEADER));
     return {
-      type: ProblemType.InvalidRequest,
+      type: keyProblem ? ProblemType.IdempotencyKeyRequired : ProblemType.InvalidRequest,
       title: 'The request is invalid',
       status: 400,
       errors: fastifyError.validation.map((v) => {

@@ -5,7 +5,8 @@
  * still running → 409; a POST without a key → 400. Keys are scoped per tenant and API key.
  */
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import Type from 'typebox';
 import fp from 'fastify-plugin';
 import type { TenantId } from '../domain/ids.js';
 import { ApiError, ProblemType } from './problem.js';
@@ -57,7 +58,24 @@ declare module 'fastify' {
   }
 }
 
-const KEY_RE = /^[\x21-\x7e]{1,255}$/;
+const KEY_PATTERN = '^[\\x21-\\x7e]{1,255}$';
+const KEY_RE = new RegExp(KEY_PATTERN);
+
+/** The header as the spec declares it on every POST that takes one (added by `declareIdempotencyKey`). */
+export const IdempotencyKeyHeader = Type.String({
+  pattern: KEY_PATTERN,
+  description: 'Required on every POST: 1 to 255 printable ASCII characters. The same key and request replay the first answer; another request with it is a 422',
+});
+
+/** An `onRoute` hook: every POST that takes an Idempotency-Key says so in its schema (and so in the OpenAPI document). */
+export function declareIdempotencyKey(route: RouteOptions): void {
+  if (route.method !== 'POST' || !route.url.startsWith('/v1/') || route.config?.idempotency === false) return;
+  const headers = (route.schema?.headers ?? { type: 'object', properties: {} }) as { properties?: Record<string, unknown>; required?: string[] };
+  route.schema = {
+    ...route.schema,
+    headers: { ...headers, type: 'object', properties: { ...headers.properties, [IDEMPOTENCY_KEY_HEADER]: IdempotencyKeyHeader }, required: [...(headers.required ?? []), IDEMPOTENCY_KEY_HEADER] },
+  };
+}
 
 export function requestFingerprint(request: FastifyRequest): string {
   return createHash('sha256')

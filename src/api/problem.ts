@@ -36,6 +36,33 @@ export const ProblemSchema = Type.Object(
 );
 export type Problem = Static<typeof ProblemSchema>;
 
+const WHY: Record<number, string> = {
+  400: 'The request is invalid: `errors` names each field',
+  401: 'No valid API key',
+  403: 'This API key may not do that',
+  404: 'No such resource (or not visible to this key)',
+  409: 'Conflicts with the current state, or the same Idempotency-Key is still in progress',
+  412: 'If-Match does not match the current version',
+  413: 'The body is too large',
+  414: 'A path parameter is too long',
+  415: 'Unsupported content type',
+  422: 'This Idempotency-Key was used with a different request',
+  429: 'Too many requests (see Retry-After)',
+  500: 'Internal error (details are logged, never returned)',
+  503: 'A dependency (Temporal, the database) is unavailable; retry',
+};
+
+/**
+ * The error responses of a route as the spec shows them: `application/problem+json` (RFC 9457),
+ * those every authenticated route can answer plus `extra`.
+ */
+export function problemResponses(...extra: number[]) {
+  const statuses = [...new Set([400, 401, 414, 429, 500, 503, ...extra])].sort();
+  return Object.fromEntries(
+    statuses.map((status) => [status, { description: WHY[status] ?? 'Problem', content: { 'application/problem+json': { schema: ProblemSchema } } }]),
+  ) as Record<number, { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }>;
+}
+
 /** An error the API reports as-is; anything else becomes a 500 with its internals hidden. */
 export class ApiError extends Error {
   constructor(

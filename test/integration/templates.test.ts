@@ -95,7 +95,8 @@ describe('the template resource', () => {
       stack.api.reminders.create({ ...base, template: { defaultLocale: 'en', locales: { en: { email: { subject: '{{ schedule.name }}', text: 'x' } } } } }),
     ).rejects.toMatchObject({ status: 400, errors: [{ field: 'body.template.locales.en.email.subject', reason: expect.stringMatching(/^inline template: line 1, column 4: unknown variable schedule\.name/) }] });
     // A reminder carries its content through history into each delivery: a big template is saved once and named.
-    const big = { defaultLocale: 'en', locales: { en: { email: { subject: 's', text: 't', html: `<p>${'x'.repeat(9_000)}</p>` } } } };
+    const part = { email: { subject: 's', text: 't', html: `<p>${'x'.repeat(5_000)}</p>` } };
+    const big = { defaultLocale: 'en', locales: { en: part, fr: part } };
     await expect(stack.api.reminders.create({ ...base, template: big })).rejects.toMatchObject({
       status: 400,
       errors: [{ field: 'body.template', reason: expect.stringMatching(/at most 8 KiB; save a larger one with PUT \/v1\/templates\/\{id\}/) }],

@@ -3,10 +3,10 @@ import Type from 'typebox';
 import { InvalidInputError } from '../../domain/errors.js';
 import type { ApiKeyService } from '../../keys/service.js';
 import { actorOf } from '../auth.js';
-import { ProblemSchema } from '../problem.js';
+import { problemResponses } from '../problem.js';
 import { ApiKeyList, ApiKeyParams, CreateApiKeyBody, CreatedApiKeyView } from '../schemas/api-keys.js';
 
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
+const problems = problemResponses(403, 404, 409, 413, 415, 422);
 
 export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }> = async (app, { apiKeys }) => {
   app.post(

@@ -2,10 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { CategoryService } from '../../categories/service.js';
 import { actorOf } from '../auth.js';
-import { ProblemSchema } from '../problem.js';
+import { problemResponses } from '../problem.js';
 import { CategoryList, CategoryListQuery, CategoryParams, CategoryView, PutCategoryBody } from '../schemas/categories.js';
 
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema };
+const problems = problemResponses(403, 404, 413, 415);
 
 export const categoryRoutes: FastifyPluginAsyncTypebox<{ categories: CategoryService }> = async (app, { categories }) => {
   app.put(

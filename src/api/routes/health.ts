@@ -8,8 +8,9 @@ export interface HealthOptions {
 
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app, { checkReady }) => {
   const Status = Type.Object({ status: Type.String() });
-  app.get('/health', { schema: { summary: 'Liveness', response: { 200: Status } } }, async () => ({ status: 'ok' }));
-  app.get('/ready', { schema: { summary: 'Readiness', response: { 200: Status, 503: Status } } }, async (_request, reply) => {
+  // Public: no API key (`security: []` overrides the document's default).
+  app.get('/health', { schema: { summary: 'Liveness', security: [], response: { 200: Status } } }, async () => ({ status: 'ok' }));
+  app.get('/ready', { schema: { summary: 'Readiness', security: [], response: { 200: Status, 503: Status } } }, async (_request, reply) => {
     try {
       await checkReady();
       return { status: 'ready' };

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ReminderId } from '../../domain/ids.js';
 import type { ReminderService } from '../../reminders/service.js';
 import { actorOf } from '../auth.js';
-import { ProblemSchema } from '../problem.js';
+import { problemResponses } from '../problem.js';
 import {
   CreateReminderBody,
   DecisionList,
@@ -24,7 +24,7 @@ export interface ReminderRoutesOptions {
   reminders: ReminderService;
 }
 
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema, 429: ProblemSchema };
+const problems = problemResponses(403, 404, 409, 413, 415, 422);
 
 export const reminderRoutes: FastifyPluginAsyncTypebox<ReminderRoutesOptions> = async (app, { reminders }) => {
   app.post(

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ScheduleService } from '../../schedules/service.js';
 import { actorOf } from '../auth.js';
-import { ProblemSchema } from '../problem.js';
+import { problemResponses } from '../problem.js';
 import {
   CreateScheduleBody,
   EditScheduleBody,
@@ -16,12 +16,14 @@ import {
   ScheduleView,
 } from '../schemas/schedules.js';
 
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema, 429: ProblemSchema };
+const problems = problemResponses(403, 404, 409, 413, 415, 422);
+/** An explicit audience may list 10,000 user ids: more than the API's default body limit. */
+const DEFINITION_BODY_LIMIT = 2 * 1024 * 1024;
 
 export const scheduleRoutes: FastifyPluginAsyncTypebox<{ schedules: ScheduleService }> = async (app, { schedules }) => {
   app.post(
     '/v1/schedules',
-    { schema: { summary: 'Create an audience schedule (admin)', body: CreateScheduleBody, response: { 201: ScheduleView, ...problems } } },
+    { bodyLimit: DEFINITION_BODY_LIMIT, schema: { summary: 'Create an audience schedule (admin)', body: CreateScheduleBody, response: { 201: ScheduleView, ...problems } } },
     async (request, reply) => {
       const created = await schedules.create(actorOf(request.principal), request.body, request.idempotency?.key);
       return reply.status(201).header('location', `/v1/schedules/${created.id}`).send(created);
@@ -31,6 +33,7 @@ export const scheduleRoutes: FastifyPluginAsyncTypebox<{ schedules: ScheduleServ
   app.put(
     '/v1/schedules/:scheduleId',
     {
+      bodyLimit: DEFINITION_BODY_LIMIT,
       schema: {
         summary: 'Create or replace the schedule with this id (admin): what `chime schedules apply` uses',
         params: ScheduleParams,
@@ -59,6 +62,7 @@ export const scheduleRoutes: FastifyPluginAsyncTypebox<{ schedules: ScheduleServ
   app.patch(
     '/v1/schedules/:scheduleId',
     {
+      bodyLimit: DEFINITION_BODY_LIMIT,
       schema: {
         summary: 'Edit a schedule (admin): pages not yet started use the new definition; a rule change applies from now on',
         params: ScheduleParams,

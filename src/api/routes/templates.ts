@@ -2,10 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { TemplateService } from '../../templates/service.js';
 import { actorOf } from '../auth.js';
-import { ProblemSchema } from '../problem.js';
+import { problemResponses } from '../problem.js';
 import { PutTemplateBody, TemplateList, TemplateListQuery, TemplateParams, TemplateView } from '../schemas/templates.js';
 
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema };
+const problems = problemResponses(403, 404, 413, 415);
 
 export const templateRoutes: FastifyPluginAsyncTypebox<{ templates: TemplateService }> = async (app, { templates }) => {
   app.put(

@@ -3,7 +3,7 @@
  * Only the fields Chime reads are declared; Twilio adds fields over time, so others are allowed.
  */
 import Type, { type Static } from 'typebox';
-import { ProblemSchema } from '../problem.js';
+import { problemResponses } from '../problem.js';
 import { STATUS_CALLBACK_KEY_PARAM } from '../../channels/sms-twilio.js';
 
 export const TwilioStatusBody = Type.Object(
@@ -33,11 +33,12 @@ export const TwilioStatusSchema = {
     'the form parameters). Unsigned or forged requests get 403. Replays and out-of-order callbacks are ' +
     'harmless: statuses only move forward (accepted < sent < failed < delivered).',
   hide: false,
+  security: [],
   consumes: ['application/x-www-form-urlencoded'],
   querystring: TwilioStatusQuery,
   body: TwilioStatusBody,
   response: {
     204: Type.Null({ description: 'Recorded (or a replay / a status Chime ignores)' }),
-    403: ProblemSchema,
+    ...problemResponses(403, 413, 415),
   },
 };

@@ -2,11 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { UserId } from '../../domain/ids.js';
 import type { UserService } from '../../users/service.js';
 import { actorOf } from '../auth.js';
-import { ProblemSchema } from '../problem.js';
+import { problemResponses } from '../problem.js';
 import { IfMatchHeaders, PreferencesInput, PreferencesMergePatch, UserAttributesBody, UserAttributesView, UserParams, UserView } from '../schemas/users.js';
 import { UserTagsBody, UserTagsView } from '../schemas/schedules.js';
 
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
+const problems = problemResponses(403, 404, 409, 412, 413, 415);
 
 /** The version in an `If-Match` header (`"3"` or `3`), if one was sent. */
 const expectedVersion = (ifMatch: string | undefined) => (ifMatch === undefined ? undefined : Number(ifMatch.replaceAll('"', '')));
@@ -69,7 +69,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
         summary: "Replace a user's tags (admin), which audience filters select on (creates the user)",
         params: UserParams,
         body: UserTagsBody,
-        response: { 200: UserTagsView, ...problems, 403: ProblemSchema },
+        response: { 200: UserTagsView, ...problems },
       },
     },
     async (request) => users.setTags(actorOf(request.principal), UserId(request.params.userId), request.body.tags),
@@ -82,7 +82,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
         summary: "Replace a user's attributes (admin), which templates read as recipient.attributes.* (creates the user)",
         params: UserParams,
         body: UserAttributesBody,
-        response: { 200: UserAttributesView, ...problems, 403: ProblemSchema },
+        response: { 200: UserAttributesView, ...problems },
       },
     },
     async (request) => users.setAttributes(actorOf(request.principal), UserId(request.params.userId), request.body.attributes),

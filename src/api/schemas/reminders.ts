@@ -36,6 +36,9 @@ export const RecurrenceSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A rule is given one way: `recurrence` (JSON fields) or `ical` (lines), never both, never neither. */
+export const ONE_RULE = { oneOf: [{ required: ['recurrence'] }, { required: ['ical'] }] };
+
 export const CreateReminderBody = Type.Object(
   {
     userId: Id,
@@ -52,7 +55,7 @@ export const CreateReminderBody = Type.Object(
       Type.String({ description: 'iCalendar DTSTART/RRULE/RDATE/EXDATE lines, instead of `recurrence`', maxLength: 20_000 }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, ...ONE_RULE },
 );
 export type CreateReminderBody = Static<typeof CreateReminderBody>;
 
@@ -188,7 +191,7 @@ export const PreviewRuleBody = Type.Object(
     count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
     after: Type.Optional(Type.String({ format: 'date-time', description: 'Exclusive; default now' })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, ...ONE_RULE },
 );
 
 export const PreviewQuery = Type.Object({ count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })) });

@@ -8,7 +8,7 @@ import { PolicyOverridesSchema } from '../../domain/policy/index.js';
 import { CATEGORY_PATTERN } from '../../domain/preferences/index.js';
 import { AudienceSchema } from '../../domain/schedules/index.js';
 import { MessageContentSchema } from '../../domain/templates/index.js';
-import { PreviewMessageView, RecurrenceSchema } from './reminders.js';
+import { ONE_RULE, PreviewMessageView, RecurrenceSchema } from './reminders.js';
 
 const Id = Type.String({ pattern: ID_PATTERN, maxLength: 128 });
 const ZoneMode = Type.Union([Type.Literal('recipient-local'), Type.Literal('pinned')], {
@@ -35,9 +35,9 @@ const definitionFields = {
   ),
 };
 
-export const CreateScheduleBody = Type.Object({ id: Type.Optional(Id), ...definitionFields }, { additionalProperties: false });
-export const PutScheduleBody = Type.Object(definitionFields, { additionalProperties: false });
-export const EditScheduleBody = Type.Partial(PutScheduleBody, { additionalProperties: false, minProperties: 1 });
+export const CreateScheduleBody = Type.Object({ id: Type.Optional(Id), ...definitionFields }, { additionalProperties: false, ...ONE_RULE });
+export const PutScheduleBody = Type.Object(definitionFields, { additionalProperties: false, ...ONE_RULE });
+export const EditScheduleBody = Type.Partial(Type.Object(definitionFields), { additionalProperties: false, minProperties: 1 });
 export type CreateScheduleBody = Static<typeof CreateScheduleBody>;
 
 export const ScheduleParams = Type.Object({ scheduleId: Id });

@@ -105,7 +105,8 @@ export const PreferencesSchema = Type.Object(
     locale: Type.String({ minLength: 1, maxLength: 35, description: 'BCP 47 language tag, e.g. fr-FR' }),
     contacts: ContactsSchema,
     channels: ChannelSwitchesSchema,
-    optOuts: Type.Record(Type.String({ pattern: CATEGORY_PATTERN }), OptOutSchema, {
+    optOuts: Type.Record(Type.String(), OptOutSchema, {
+      propertyNames: { pattern: CATEGORY_PATTERN },
       description: "Per-category opt-outs, e.g. { marketing: 'all', digest: ['sms'] }",
     }),
     quietHours: Type.Union([QuietHoursSchema, Type.Null()]),
