@@ -77,6 +77,15 @@ export function declareIdempotencyKey(route: RouteOptions): void {
   };
 }
 
+/**
+ * The Idempotency-Key of a request in its scope (tenant + API key), for use cases that make their
+ * own effects idempotent by it (a reminder's id, a Temporal Update's id): one scope for both.
+ */
+export function scopedIdempotencyKey(request: FastifyRequest): string | undefined {
+  const ref = request.idempotency;
+  return ref ? `${ref.scope}:${ref.key}` : undefined;
+}
+
 export function requestFingerprint(request: FastifyRequest): string {
   return createHash('sha256')
     .update(`${request.method} ${request.routeOptions.url ?? request.url}\n${JSON.stringify(request.params)}\n`)

@@ -89,3 +89,12 @@ export class ForbiddenError extends Error {
     this.name = 'ForbiddenError';
   }
 }
+
+/** An Idempotency-Key already used for a different request (the stored resource says which): 422. */
+export class IdempotencyKeyReusedError extends Error {
+  readonly type = 'idempotency_key_reused';
+  constructor(readonly resource: string) {
+    super(`this Idempotency-Key already made a ${resource} from a different request`);
+    this.name = 'IdempotencyKeyReusedError';
+  }
+}

@@ -14,7 +14,7 @@ import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { compileRecurrence, normalizeRecurrence, parseICal, type RecurrenceInput } from '../domain/recurrence/index.js';
 import type { Channel } from '../domain/delivery.js';
 import { ReminderId, type TenantId, UserId } from '../domain/ids.js';
-import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../domain/errors.js';
+import { ConflictError, ForbiddenError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError } from '../domain/errors.js';
 import {
   cancelReminderUpdate,
   editReminderUpdate,
@@ -181,6 +181,12 @@ const UPCOMING_SHOWN = 5;
 export const DEFAULT_QUERY_TIMEOUT_MS = 3_000;
 
 const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 32);
+const updateId = (requestKey: string | undefined): { updateId?: string } => (requestKey ? { updateId: `req-${digest(requestKey)}` } : {});
+/** Key order and absent-vs-empty do not make two definitions different. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
 
 /** Validates a recurrence (throws RecurrenceError naming the part) and returns its description. */
 function checkRecurrence(recurrence: RecurrenceInput): string {
@@ -407,8 +413,17 @@ export function createReminderService({
         status: 'active',
         createdAt: new Date().toISOString(),
       };
-      await persistence.saveEmailContact(tenantId, reminder.userId, input.email);
-      await persistence.insertReminder(reminder);
+      // The same key again (its HTTP record expired, or a 5xx released it): the reminder it made, if
+      // this is the same request; a 422 if not — never a 201 describing something not stored.
+      const earlier = requestKey ? await persistence.findReminder(tenantId, reminder.id) : undefined;
+      if (earlier) {
+        const same = earlier.userId === reminder.userId && canonical({ ...earlier.definition, policy: earlier.definition.policy ?? {} }) === canonical({ ...reminder.definition, policy: reminder.definition.policy ?? {} });
+        if (!same) throw new IdempotencyKeyReusedError('reminder');
+        Object.assign(reminder, { createdAt: earlier.createdAt, status: earlier.status });
+      } else {
+        await persistence.saveEmailContact(tenantId, reminder.userId, input.email);
+        await persistence.insertReminder(reminder);
+      }
 
       await workflows.start<typeof reminderWorkflow>(REMINDER_WORKFLOW_TYPE, {
         taskQueue,
@@ -477,16 +492,18 @@ export function createReminderService({
       await checkTemplate(actor.tenantId, normalized.content?.template, 'content.template');
       return act(actor, reminderId, (h) => h.executeUpdate(editReminderUpdate, { args: [normalized] }));
     },
-    pause: (actor: Actor, reminderId: ReminderId) =>
-      act(actor, reminderId, (h) => h.executeUpdate(pauseReminderUpdate)),
-    resume: (actor: Actor, reminderId: ReminderId) =>
-      act(actor, reminderId, (h) => h.executeUpdate(resumeReminderUpdate)),
-    skipNext: (actor: Actor, reminderId: ReminderId) =>
-      act(actor, reminderId, (h) => h.executeUpdate(skipNextOccurrenceUpdate)),
-    cancel: (actor: Actor, reminderId: ReminderId) =>
-      act(actor, reminderId, (h) => h.executeUpdate(cancelReminderUpdate)),
-    snooze: (actor: Actor, reminderId: ReminderId, until: Date) =>
-      act(actor, reminderId, (h) => h.executeUpdate(snoozeOccurrenceUpdate, { args: [{ untilEpochMs: until.getTime() }] })),
+    // `requestKey` (the scoped Idempotency-Key) is the Update's id: Temporal runs an Update once per
+    // id, so a request retried after a 5xx (the database write after the Update failed) acts once.
+    pause: (actor: Actor, reminderId: ReminderId, requestKey?: string) =>
+      act(actor, reminderId, (h) => h.executeUpdate(pauseReminderUpdate, updateId(requestKey))),
+    resume: (actor: Actor, reminderId: ReminderId, requestKey?: string) =>
+      act(actor, reminderId, (h) => h.executeUpdate(resumeReminderUpdate, updateId(requestKey))),
+    skipNext: (actor: Actor, reminderId: ReminderId, requestKey?: string) =>
+      act(actor, reminderId, (h) => h.executeUpdate(skipNextOccurrenceUpdate, updateId(requestKey))),
+    cancel: (actor: Actor, reminderId: ReminderId, requestKey?: string) =>
+      act(actor, reminderId, (h) => h.executeUpdate(cancelReminderUpdate, updateId(requestKey))),
+    snooze: (actor: Actor, reminderId: ReminderId, until: Date, requestKey?: string) =>
+      act(actor, reminderId, (h) => h.executeUpdate(snoozeOccurrenceUpdate, { args: [{ untilEpochMs: until.getTime() }], ...updateId(requestKey) })),
   };
 }
 

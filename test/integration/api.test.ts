@@ -7,6 +7,8 @@ import { ChimeApiError, createChimeClient, type ChimeClient, type CreateReminder
 import { loadConfig } from '../../src/config.js';
 import { TenantId } from '../../src/domain/ids.js';
 import { createApi } from '../../src/entry/runtime.js';
+import { createStoragePersistence } from '../../src/reminders/persistence.js';
+import { createReminderService } from '../../src/reminders/service.js';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { createEncryptionCodec, parseEncryptionKeys } from '../../src/temporal/codec.js';
 import { eventually } from '../support/histories.js';
@@ -93,6 +95,71 @@ describe('Idempotency-Key', () => {
     expect(again.json()).toEqual(first.json());
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(first.headers['idempotent-replayed']).toBeUndefined();
+  });
+
+  it('keeps one scope for the key and the reminder it made: after its record is gone, a different body is a 422, the same body the same reminder', async () => {
+    const first = await post('create-dora-expired', daily('dora', 'Original'));
+    expect(first.statusCode).toBe(201);
+    // The HTTP record expires (24 h) or is released after a 5xx; the reminder it made stays.
+    const forget = () => stack.database.db.deleteFrom('http_idempotency').where('key', '=', 'create-dora-expired').execute();
+    await forget();
+    const same = await post('create-dora-expired', daily('dora', 'Original'));
+    expect(same.statusCode).toBe(201);
+    expect(same.json()).toMatchObject({ id: first.json().id, title: 'Original' });
+    await forget();
+    const different = await post('create-dora-expired', daily('dora', 'Changed'));
+    expect(different.statusCode).toBe(422);
+    expect(different.json()).toMatchObject({ type: 'urn:chime:problem:idempotency-key-reused' });
+    expect((await stack.api.reminders.get(first.json().id)).title).toBe('Original');
+  });
+
+  it('acts once when a create, a skip-next or a snooze is retried after a 5xx', { timeout: 60_000 }, async () => {
+    // The database write after the workflow's Update fails once: the API answers 5xx, the client retries with the same key.
+    const persistence = createStoragePersistence(stack.database.db);
+    let failNext = 0;
+    const flaky: typeof persistence = {
+      ...persistence,
+      async updateReminder(reminder) {
+        if (failNext > 0) {
+          failNext--;
+          throw new Error('database write failed');
+        }
+        return persistence.updateReminder(reminder);
+      },
+      async insertReminder(reminder) {
+        await persistence.insertReminder(reminder);
+        if (failNext > 0) {
+          failNext--;
+          throw new Error('database write failed after the insert');
+        }
+      },
+    };
+    const service = createReminderService({ workflows: stack.client.workflow, taskQueue: stack.taskQueue, persistence: flaky });
+    const actor = { tenantId: stack.tenantId };
+    const day = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+    const input = { userId: 'retry-five', email: 'retry-five@example.com', title: 'Retry', body: '', recurrence: { dtstart: `${day}T09:00:00`, tzid: 'UTC', rrule: 'FREQ=DAILY' } };
+    failNext = 1;
+    await expect(service.create(actor, input, 'key-a:create-1')).rejects.toThrow(/after the insert/);
+    const created = await service.create(actor, input, 'key-a:create-1');
+    const mine = await stack.database.db.selectFrom('reminders').select('id').where('user_id', '=', 'retry-five' as never).execute();
+    expect(mine.map((r) => r.id)).toEqual([created.id]);
+
+    const updates = async (name: string) =>
+      ((await stack.client.workflow.getHandle(created.workflowId).fetchHistory()).events ?? []).filter(
+        (e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === name,
+      ).length;
+    failNext = 1;
+    await expect(service.skipNext(actor, created.id as never, 'key-a:skip-1')).rejects.toThrow(/database write failed/);
+    await service.skipNext(actor, created.id as never, 'key-a:skip-1');
+    expect(await updates('skipNextOccurrence')).toBe(1);
+    failNext = 1;
+    const until = new Date(Date.parse(`${day}T09:00:00Z`) + 86_400_000 + 3_600_000); // the occurrence after the skipped one, an hour later
+    await expect(service.snooze(actor, created.id as never, until, 'key-a:snooze-1')).rejects.toThrow(/database write failed/);
+    await service.snooze(actor, created.id as never, until, 'key-a:snooze-1');
+    expect(await updates('snoozeOccurrence')).toBe(1);
+    // A new key is a new request: it acts again.
+    await service.skipNext(actor, created.id as never, 'key-a:skip-2');
+    expect(await updates('skipNextOccurrence')).toBe(2);
   });
 
   it('refuses the same key with a different request (422) and a POST without a key (400)', async () => {

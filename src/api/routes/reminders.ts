@@ -3,6 +3,7 @@ import { ReminderId } from '../../domain/ids.js';
 import type { ReminderService } from '../../reminders/service.js';
 import { actorOf } from '../auth.js';
 import { problemResponses } from '../problem.js';
+import { scopedIdempotencyKey } from '../idempotency.js';
 import {
   CreateReminderBody,
   DecisionList,
@@ -31,7 +32,7 @@ export const reminderRoutes: FastifyPluginAsyncTypebox<ReminderRoutesOptions> = 
     '/v1/reminders',
     { schema: { summary: 'Create a reminder', body: CreateReminderBody, response: { 201: ReminderView, ...problems } } },
     async (request, reply) => {
-      const created = await reminders.create(actorOf(request.principal), request.body, request.idempotency?.key);
+      const created = await reminders.create(actorOf(request.principal), request.body, scopedIdempotencyKey(request));
       return reply.status(201).header('location', `/v1/reminders/${created.id}`).send(created);
     },
   );
@@ -132,7 +133,7 @@ export const reminderRoutes: FastifyPluginAsyncTypebox<ReminderRoutesOptions> = 
     app.post(
       `/v1/reminders/:reminderId/${action}`,
       { schema: { summary: `${action} the reminder`, params: ReminderParams, response: { 200: ReminderView, ...problems } } },
-      async (request) => run(actorOf(request.principal), ReminderId(request.params.reminderId)),
+      async (request) => run(actorOf(request.principal), ReminderId(request.params.reminderId), scopedIdempotencyKey(request)),
     );
   }
 
@@ -146,6 +147,6 @@ export const reminderRoutes: FastifyPluginAsyncTypebox<ReminderRoutesOptions> = 
         response: { 200: ReminderView, ...problems },
       },
     },
-    async (request) => reminders.snooze(actorOf(request.principal), ReminderId(request.params.reminderId), new Date(request.body.until)),
+    async (request) => reminders.snooze(actorOf(request.principal), ReminderId(request.params.reminderId), new Date(request.body.until), scopedIdempotencyKey(request)),
   );
 };
