@@ -65,6 +65,8 @@ export const ConfigSchema = Type.Object({
   catchUpWindowMs: Type.Integer({ minimum: 0 }),
   /** How long a read waits for a reminder's workflow before answering from the database. */
   queryTimeoutMs: Type.Integer({ minimum: 100 }),
+  /** New SMS destinations a tenant may set on its users in 24 hours (an SMS-pumping brake). */
+  smsDestinationsPerDay: Type.Integer({ minimum: 1 }),
   /** Failed authentications per minute per client address; past it, refused before any key lookup. */
   authFailuresPerMinute: Type.Integer({ minimum: 1 }),
   /** SMS segments a template may take, estimated with sample values when it is defined. */
@@ -168,6 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
     queryTimeoutMs: int(env, 'CHIME_QUERY_TIMEOUT_MS', 3_000),
     smsMaxSegments: int(env, 'CHIME_SMS_MAX_SEGMENTS', DEFAULT_SMS_MAX_SEGMENTS),
     authFailuresPerMinute: int(env, 'CHIME_AUTH_FAILURES_PER_MINUTE', 30),
+    smsDestinationsPerDay: int(env, 'CHIME_SMS_NEW_DESTINATIONS_PER_DAY', 200),
     cli: { apiUrl: opt(env, 'CHIME_API_URL'), apiKey: opt(env, 'CHIME_API_KEY') },
     rateLimitPerMinute: int(env, 'CHIME_RATE_LIMIT_PER_MINUTE', 600),
     payloadKeys: opt(env, 'CHIME_PAYLOAD_KEYS'),

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { RecurrenceError } from '../domain/recurrence/index.js';
-import { ConflictError, ForbiddenError, IdempotencyKeyReusedError, InvalidInputError, NotFoundError } from '../domain/errors.js';
+import { ConflictError, ForbiddenError, IdempotencyKeyReusedError, InvalidInputError, LimitExceededError, NotFoundError } from '../domain/errors.js';
 import { isStorageError, StorageErrorType, TRANSIENT_STORAGE_ERRORS } from '../storage/errors.js';
 import { IDEMPOTENCY_KEY_HEADER } from './idempotency.js';
 import { ApiError, ProblemType, type Problem } from './problem.js';
@@ -16,6 +16,9 @@ function toProblem(error: Error, body: unknown): Problem {
       status: 400,
       errors: [error, ...error.more].map(({ field, reason }) => ({ field: `body.${field}`, reason })),
     };
+  }
+  if (error instanceof LimitExceededError) {
+    return { type: ProblemType.RateLimited, title: 'A limit of this tenant would be exceeded', status: 429, errors: [{ field: `body.${error.field}`, reason: error.reason }] };
   }
   if (error instanceof IdempotencyKeyReusedError) {
     return { type: ProblemType.IdempotencyMismatch, title: 'This Idempotency-Key was used with a different request', status: 422, detail: error.message };

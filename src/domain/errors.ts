@@ -98,3 +98,15 @@ export class IdempotencyKeyReusedError extends Error {
     this.name = 'IdempotencyKeyReusedError';
   }
 }
+
+/** A per-tenant limit would be exceeded (new SMS destinations a day): 429, naming the field. */
+export class LimitExceededError extends Error {
+  readonly type = 'limit_exceeded';
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+    this.name = 'LimitExceededError';
+  }
+}

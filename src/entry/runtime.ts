@@ -179,7 +179,7 @@ export async function startWorker(
 
 /** Builds the HTTP app over a Temporal client and the database (tests use the same function). */
 export async function createApi(options: {
-  config: Pick<Config, 'temporal' | 'twilio' | 'retention' | 'rateLimitPerMinute' | 'catchUpWindowMs' | 'queryTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'smsMaxSegments' | 'authFailuresPerMinute' | 'payloadKeys' | 'codecUiOrigin'>>;
+  config: Pick<Config, 'temporal' | 'twilio' | 'retention' | 'rateLimitPerMinute' | 'catchUpWindowMs' | 'queryTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'smsMaxSegments' | 'authFailuresPerMinute' | 'payloadKeys' | 'codecUiOrigin' | 'smsDestinationsPerDay'>>;
   workflows: WorkflowClient;
   storage: OpenedDatabase;
   checkReady: () => Promise<void>;
@@ -198,7 +198,11 @@ export async function createApi(options: {
       templates: templates.checkRef,
       compose,
     }),
-    users: createUserService({ workflows, persistence: createUserPersistence(storage.db) }),
+    users: createUserService({
+      workflows,
+      persistence: createUserPersistence(storage.db),
+      ...(config.smsDestinationsPerDay !== undefined ? { smsDestinationsPerDay: config.smsDestinationsPerDay } : {}),
+    }),
     categories: createCategoryService({ persistence: createCategoryPersistence(storage.db) }),
     schedules: createScheduleService({
       workflows,

@@ -78,15 +78,15 @@ export function createStoragePersistence(db: Kysely<Database>): ReminderPersiste
   const decisionLog = createDecisionLog(db);
 
   return {
-    async saveEmailContact(tenantId: TenantId, userId: UserId, email: string) {
+    async saveEmailContact(tenantId: TenantId, userId: UserId, email: string, verified: boolean) {
       await tenants.ensure({ id: tenantId, name: tenantId });
       await users.ensure(tenantId, userId);
       await users.modifyPreferences(tenantId, userId, (current) => {
         const existing = current.contacts?.email;
         if (existing?.address === email) return current;
-        // The tenant vouches for a contact point it gives through its API key (Chime runs no
-        // verification flow); a tenant can hold deliveries with `verified: false` in the preferences.
-        return { ...current, contacts: { ...current.contacts, email: { address: email, verified: true } } };
+        // An admin key (the tenant) vouches for the address it gives (Chime runs no verification
+        // flow); one given with a user key waits, unverified, for the tenant to verify it.
+        return { ...current, contacts: { ...current.contacts, email: { address: email, verified } } };
       });
     },
 

@@ -140,7 +140,8 @@ export interface StoredReminder {
 
 /** Port: the persistence the reminder use cases need (implemented in src/reminders/persistence.ts). */
 export interface ReminderPersistence {
-  saveEmailContact(tenantId: TenantId, userId: UserId, email: string): Promise<void>;
+  /** Sets the user's email unless it is already that address; `verified` only when an admin key gave it. */
+  saveEmailContact(tenantId: TenantId, userId: UserId, email: string, verified: boolean): Promise<void>;
   insertReminder(reminder: StoredReminder): Promise<void>;
   updateReminder(reminder: Pick<StoredReminder, 'tenantId' | 'id' | 'definition' | 'status'>): Promise<void>;
   findReminder(tenantId: TenantId, reminderId: ReminderId): Promise<StoredReminder | undefined>;
@@ -421,7 +422,7 @@ export function createReminderService({
         if (!same) throw new IdempotencyKeyReusedError('reminder');
         Object.assign(reminder, { createdAt: earlier.createdAt, status: earlier.status });
       } else {
-        await persistence.saveEmailContact(tenantId, reminder.userId, input.email);
+        await persistence.saveEmailContact(tenantId, reminder.userId, input.email, actor.userId === undefined);
         await persistence.insertReminder(reminder);
       }
 

@@ -235,6 +235,12 @@ export interface CategoryPoliciesTable {
   updated_at: Instant;
 }
 
+export interface SmsDestinationsTable {
+  tenant_id: TenantId;
+  destination_hash: string;
+  first_set_at: ColumnType<Date, Date | undefined, never>;
+}
+
 export interface TemplatesTable {
   tenant_id: TenantId;
   id: string;
@@ -288,6 +294,7 @@ export interface Database {
   http_idempotency: HttpIdempotencyTable;
   category_policies: CategoryPoliciesTable;
   templates: TemplatesTable;
+  sms_destinations: SmsDestinationsTable;
   schedule_runs: ScheduleRunsTable;
   schedule_deferrals: ScheduleDeferralsTable;
 }

@@ -156,3 +156,26 @@ export function createUserStore(db: Kysely<Database>) {
   return store;
 }
 export type UserStore = ReturnType<typeof createUserStore>;
+
+/**
+ * Admits an SMS destination for a tenant: one it has set before always; a new one while fewer than
+ * `perDay` new ones were set in the last 24 hours. Only the number's hash is stored.
+ */
+export function createSmsDestinationStore(db: Kysely<Database>) {
+  return {
+    admit: (tenantId: TenantId, destinationHash: string, perDay: number, now = new Date()): Promise<boolean> =>
+      guard(async () => {
+        const known = await db.selectFrom('sms_destinations').select('destination_hash').where('tenant_id', '=', tenantId).where('destination_hash', '=', destinationHash).executeTakeFirst();
+        if (known) return true;
+        const { n } = await db
+          .selectFrom('sms_destinations')
+          .select(sql<number>`count(*)::int`.as('n'))
+          .where('tenant_id', '=', tenantId)
+          .where('first_set_at', '>', new Date(now.getTime() - 86_400_000))
+          .executeTakeFirstOrThrow();
+        if (n >= perDay) return false;
+        await db.insertInto('sms_destinations').values({ tenant_id: tenantId, destination_hash: destinationHash, first_set_at: now }).onConflict((oc) => oc.doNothing()).execute();
+        return true;
+      }),
+  };
+}

@@ -3,7 +3,8 @@ import type { Kysely } from 'kysely';
 import type { UserId } from '../domain/ids.js';
 import { createReminderStore } from '../storage/reminders.js';
 import { createTenantStore } from '../storage/tenants.js';
-import { createUserStore } from '../storage/users.js';
+import { createHash } from 'node:crypto';
+import { createSmsDestinationStore, createUserStore } from '../storage/users.js';
 import { isStorageError, StorageErrorType } from '../storage/errors.js';
 import type { Database } from '../storage/schema.js';
 import type { UserPersistence } from './service.js';
@@ -12,6 +13,7 @@ export function createUserPersistence(db: Kysely<Database>): UserPersistence {
   const tenants = createTenantStore(db);
   const users = createUserStore(db);
   const reminders = createReminderStore(db);
+  const smsDestinations = createSmsDestinationStore(db);
   return {
     async get({ tenantId }, userId) {
       const user = await users.get(tenantId, userId);
@@ -40,6 +42,8 @@ export function createUserPersistence(db: Kysely<Database>): UserPersistence {
         throw error;
       }
     },
+
+    admitSmsDestination: ({ tenantId }, number, perDay) => smsDestinations.admit(tenantId, createHash('sha256').update(number).digest('hex'), perDay),
 
     async setTags({ tenantId }, userId, tags) {
       await tenants.ensure({ id: tenantId, name: tenantId });

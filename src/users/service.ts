@@ -12,7 +12,7 @@
  * other change (contacts, locale) is read at send time and wakes nobody.
  */
 import { WorkflowNotFoundError, type WorkflowClient } from '@temporalio/client';
-import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.js';
+import { ConflictError, ForbiddenError, LimitExceededError, NotFoundError } from '../domain/errors.js';
 import type { UserId } from '../domain/ids.js';
 import { applyMergePatch } from '../domain/json-merge-patch.js';
 import { validatePreferences, type Preferences } from '../domain/preferences/index.js';
@@ -42,6 +42,8 @@ export interface UserPersistence {
   ): Promise<{ before: Record<string, unknown>; version: number; updatedAt: Date } | 'version_conflict'>;
   /** Ids of the user's reminders whose workflows may be running. */
   liveReminderIds(actor: Actor, userId: UserId): Promise<string[]>;
+  /** Whether the tenant may set this SMS number on a user now (always for a number it set before). */
+  admitSmsDestination(actor: Actor, number: string, perDay: number): Promise<boolean>;
   /** Replaces the user's tags (creating the user). */
   setTags(actor: Actor, userId: UserId, tags: readonly string[]): Promise<string[]>;
   /** Replaces the user's attributes (creating the user). */
@@ -61,9 +63,48 @@ function wakesReminders(stored: Record<string, unknown>, after: Preferences): bo
   return stored.timeZone === undefined || WAKING_FIELDS.some((field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]));
 }
 
-export function createUserService({ workflows, persistence }: { workflows: WorkflowClient; persistence: UserPersistence }) {
+/** New SMS destinations a tenant may set on its users in 24 hours, unless configured. */
+export const DEFAULT_SMS_DESTINATIONS_PER_DAY = 200;
+
+/**
+ * Who may vouch for a contact point: an admin key (the tenant's backend) may set one `verified`;
+ * a user key (an end-user app) may set or change its own, unverified — Chime sends only to
+ * verified ones, so a user key cannot point messages at an arbitrary address or number.
+ */
+function checkContactRules(actor: Actor, stored: Record<string, unknown>, after: Preferences): void {
+  if (actor.userId === undefined) return;
+  const before = (stored.contacts ?? {}) as Partial<Record<'email' | 'sms', { address?: string; number?: string; verified?: boolean }>>;
+  for (const channel of ['email', 'sms'] as const) {
+    const next = after.contacts[channel] as { address?: string; number?: string; verified: boolean } | undefined;
+    if (!next?.verified) continue;
+    const prior = before[channel];
+    const unchanged = prior?.verified === true && (prior.address ?? prior.number) === (next.address ?? next.number);
+    if (!unchanged) throw new ForbiddenError(`contacts.${channel}.verified`, 'only an admin key may mark a contact point verified; set it with verified: false for the tenant to verify');
+  }
+}
+
+export function createUserService({
+  workflows,
+  persistence,
+  smsDestinationsPerDay = DEFAULT_SMS_DESTINATIONS_PER_DAY,
+}: {
+  workflows: WorkflowClient;
+  persistence: UserPersistence;
+  smsDestinationsPerDay?: number;
+}) {
   function assertVisible(actor: Actor, userId: UserId) {
     if (actor.userId !== undefined && actor.userId !== userId) throw new NotFoundError('user');
+  }
+
+  /** A new SMS number counts against the tenant's daily limit before it is stored. */
+  async function admitSms(actor: Actor, userId: UserId, change: (stored: Record<string, unknown>) => Preferences): Promise<void> {
+    const stored = ((await persistence.get(actor, userId))?.preferences ?? {}) as Record<string, unknown>;
+    const number = change(stored).contacts.sms?.number;
+    const before = (stored.contacts as { sms?: { number?: string } } | undefined)?.sms?.number;
+    if (number === undefined || number === before) return;
+    if (!(await persistence.admitSmsDestination(actor, number, smsDestinationsPerDay))) {
+      throw new LimitExceededError('contacts.sms.number', `this tenant has set ${smsDestinationsPerDay} new SMS destinations in the last 24 hours; try later`);
+    }
   }
 
   async function write(
@@ -73,8 +114,18 @@ export function createUserService({ workflows, persistence }: { workflows: Workf
     expectedVersion: number | undefined,
   ): Promise<UserView> {
     assertVisible(actor, userId);
+    await admitSms(actor, userId, change);
     let preferences: Preferences | undefined;
-    const written = await persistence.changePreferences(actor, userId, (stored) => (preferences = change(stored)), expectedVersion);
+    const written = await persistence.changePreferences(
+      actor,
+      userId,
+      (stored) => {
+        const next = change(stored);
+        checkContactRules(actor, stored, next);
+        return (preferences = next);
+      },
+      expectedVersion,
+    );
     if (written === 'version_conflict') {
       throw new ConflictError('the preferences changed since that version: read them again and reapply your change');
     }

@@ -6,7 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preferencesChangedSignal, reminderStateQuery, type reminderWorkflow } from '../../workflows/reminder.js';
-import type { Reminder } from '../../src/client/index.js';
+import { createChimeClient, type Reminder } from '../../src/client/index.js';
+import { loadConfig } from '../../src/config.js';
+import { TenantId } from '../../src/domain/ids.js';
+import { createApi } from '../../src/entry/runtime.js';
 import { eventually, plannedState } from '../support/histories.js';
 import { startTestStack, utcWallTime, type TestStack } from '../support/stack.js';
 
@@ -164,5 +167,50 @@ describe('preferences', () => {
     expect(await signalsIn(reminder)).toBe(0);
     await stack.api.users.patchPreferences('fay', { quietHours: { default: { start: '23:00', end: '06:00' } } });
     await eventually(async () => ((await signalsIn(reminder)) === 1 ? true : undefined));
+  });
+});
+
+describe('who may vouch for a contact point', () => {
+  it('lets a user key set its own contact points unverified only; an admin key verifies; a verified one the user keeps as is stays', async () => {
+    const user = createChimeClient({ baseUrl: stack.url, apiKey: await stack.createKey({ userId: 'vouch' }), maxRetries: 0 });
+    await expect(user.users.putPreferences('vouch', { timeZone: 'UTC', contacts: { sms: { number: '+33612345678', verified: true } } })).rejects.toMatchObject({
+      status: 403,
+      errors: [{ field: 'body.contacts.sms.verified', reason: expect.stringMatching(/only an admin key/) }],
+    });
+    await user.users.putPreferences('vouch', { timeZone: 'UTC', contacts: { sms: { number: '+33612345678', verified: false } } });
+    await expect(user.users.patchPreferences('vouch', { contacts: { sms: { verified: true } } })).rejects.toMatchObject({ status: 403 });
+    await stack.api.users.patchPreferences('vouch', { contacts: { sms: { verified: true } } });
+    // Kept as it is (same number, still verified): allowed; moved to another number: refused as verified.
+    await user.users.patchPreferences('vouch', { quietHours: { default: { start: '22:00', end: '07:00' } } });
+    await expect(user.users.patchPreferences('vouch', { contacts: { sms: { number: '+33699999999' } } })).rejects.toMatchObject({ status: 403 });
+    // A reminder a user key creates brings its email unverified: nothing is sent to it until the tenant verifies it.
+    await user.reminders.create({ userId: 'vouch', email: 'vouch@example.com', title: 'x', body: '', recurrence: { dtstart: '2030-01-01T09:00:00', tzid: 'UTC', rrule: 'FREQ=DAILY' } });
+    expect((await stack.api.users.get('vouch')).preferences.contacts.email).toEqual({ address: 'vouch@example.com', verified: false });
+  });
+
+  it('limits the new SMS destinations a tenant sets in a day; numbers it set before do not count', async () => {
+    const app = await createApi({
+      config: loadConfig({ CHIME_TASK_QUEUE: stack.taskQueue, CHIME_LOG_LEVEL: 'silent', CHIME_SMS_NEW_DESTINATIONS_PER_DAY: '2' }),
+      workflows: stack.client.workflow,
+      storage: stack.database,
+      checkReady: async () => {},
+    });
+    try {
+      const tenant = TenantId('pumped');
+      const key = await stack.createKey({ tenantId: tenant });
+      const put = (user: string, number: string) =>
+        app.inject({ method: 'PUT', url: `/v1/users/${user}/preferences`, headers: { authorization: `Bearer ${key}` }, payload: { timeZone: 'UTC', contacts: { sms: { number, verified: true } } } });
+      expect((await put('p1', '+15005550001')).statusCode).toBe(200);
+      expect((await put('p2', '+15005550002')).statusCode).toBe(200);
+      const third = await put('p3', '+15005550003');
+      expect(third.statusCode).toBe(429);
+      expect(third.json()).toMatchObject({ type: 'urn:chime:problem:rate-limited', errors: [{ field: 'body.contacts.sms.number' }] });
+      expect((await put('p3', '+15005550001')).statusCode).toBe(200); // a number the tenant set before
+      const stored = await stack.database.db.selectFrom('sms_destinations').selectAll().where('tenant_id', '=', tenant).execute();
+      expect(stored).toHaveLength(2);
+      expect(JSON.stringify(stored)).not.toContain('5005550'); // hashes only
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -9,6 +9,7 @@ import * as m0003 from './0003_category_policies.js';
 import * as m0004 from './0004_reminder_state_and_claimants.js';
 import * as m0005 from './0005_audience_schedules.js';
 import * as m0006 from './0006_templates_and_attributes.js';
+import * as m0007 from './0007_sms_destinations.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': m0001,
@@ -17,6 +18,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0004_reminder_state_and_claimants': m0004,
   '0005_audience_schedules': m0005,
   '0006_templates_and_attributes': m0006,
+  '0007_sms_destinations': m0007,
 };
 
 export const migrationProvider: MigrationProvider = {
