@@ -41,6 +41,13 @@ export function defaultPreferences(timeZone: string): Preferences {
  */
 export function validatePreferences(input: unknown): Preferences {
   const candidate = withDefaults(input);
+  // Category names first: the schema's propertyNames would only say the key is wrong, not why.
+  const optOuts = (candidate as { optOuts?: unknown }).optOuts;
+  for (const category of optOuts && typeof optOuts === 'object' ? Object.keys(optOuts) : []) {
+    if (!CATEGORY_RE.test(category)) {
+      throw new InvalidInputError(`optOuts.${category}`, `"${category}" is not a category name (${CATEGORY_PATTERN})`);
+    }
+  }
   const errors = Value.Errors(PreferencesSchema, candidate);
   if (errors.length > 0) throw structuralError(errors, candidate);
   const prefs = structuredClone(candidate as Preferences);
@@ -48,11 +55,6 @@ export function validatePreferences(input: unknown): Preferences {
   prefs.timeZone = validateTimeZone(prefs.timeZone, 'timeZone');
   prefs.locale = validateLocale(prefs.locale);
   if (prefs.contacts.email) checkEmailDomain(prefs.contacts.email.address);
-  for (const category of Object.keys(prefs.optOuts)) {
-    if (!CATEGORY_RE.test(category)) {
-      throw new InvalidInputError(`optOuts.${category}`, `"${category}" is not a category name (${CATEGORY_PATTERN})`);
-    }
-  }
   if (prefs.quietHours) {
     checkWindow(prefs.quietHours.default, 'quietHours.default');
     for (const day of WEEKDAYS) checkWindow(prefs.quietHours.weekdays?.[day], `quietHours.weekdays.${day}`);
