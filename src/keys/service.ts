@@ -63,9 +63,9 @@ export function createApiKeyService({ persistence }: { persistence: ApiKeyPersis
       return { ...view(stored), token: key.token };
     },
 
-    async list(actor: Actor): Promise<{ data: ApiKeyView[]; nextCursor: null }> {
+    async list(actor: Actor): Promise<{ tenantId: string; data: ApiKeyView[]; nextCursor: null }> {
       assertAdmin(actor);
-      return { data: (await persistence.list(actor.tenantId)).map(view), nextCursor: null };
+      return { tenantId: actor.tenantId, data: (await persistence.list(actor.tenantId)).map(view), nextCursor: null };
     },
 
     /** Revokes a key of the tenant at once; the key making the request cannot revoke itself (no lock-out by accident). */

@@ -108,6 +108,10 @@ describe('chime keys while the service runs', () => {
       expect(created.status, created.stderr).toBe(0);
       expect(created.stderr).toMatch(/in use by the running service; going through its API/);
       expect((await as(created.stdout.trim()).apiKeys.list()).data.length).toBeGreaterThan(0); // an admin key of acme
+      // Through the API, a key makes keys of its own tenant only: another tenant is refused, not silently swapped.
+      const other = await chime(['create', '--tenant', 'initech'], env);
+      expect(other.status).toBe(2);
+      expect(other.stderr).toMatch(/this admin key belongs to tenant acme; keys of tenant initech/);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }

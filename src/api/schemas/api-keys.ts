@@ -31,6 +31,7 @@ export const CreatedApiKeyView = Type.Object({
 export const ApiKeyParams = Type.Object({ keyId: Type.String({ pattern: '^[a-z0-9]{16}$', description: 'The key id (the part of the token after the scope)' }) });
 
 export const ApiKeyList = Type.Object({
+  tenantId: Type.String({ description: 'The tenant these keys (and the caller) belong to' }),
   data: Type.Array(ApiKeyView),
   nextCursor: Type.Null({ description: 'A tenant has few keys: one page' }),
 });

@@ -29,6 +29,14 @@ interface KeyArgs {
 
 async function viaApi(args: KeyArgs, connection: { api?: string | undefined; key?: string | undefined }): Promise<number> {
   const api = await cliClient(connection);
+  // Through the API a key acts in its own tenant: another tenant's keys are made with the database.
+  const { tenantId } = await api.apiKeys.list();
+  if (args.tenant !== undefined && args.tenant !== tenantId) {
+    throw new CliUsageError(
+      `this admin key belongs to tenant ${tenantId}; keys of tenant ${args.tenant} are made with its own admin key, or — its first one — ` +
+        'straight in the database (stop the embedded stack first, or use PostgreSQL, where the CLI runs alongside the service)',
+    );
+  }
   if (args.action === 'create') {
     const created = await api.apiKeys.create(
       { scope: args.user ? 'user' : 'admin', ...(args.user ? { userId: args.user } : {}), ...(args.label ? { label: args.label } : {}) },
