@@ -108,6 +108,10 @@ describe('chime keys while the service runs', () => {
       expect(created.status, created.stderr).toBe(0);
       expect(created.stderr).toMatch(/in use by the running service; going through its API/);
       expect((await as(created.stdout.trim()).apiKeys.list()).data.length).toBeGreaterThan(0); // an admin key of acme
+      // Without --tenant, straight to the running service: the calling key's tenant.
+      const plain = await chime(['create', '--user', 'no-tenant-flag'], env);
+      expect(plain.status, plain.stderr).toBe(0);
+      expect((await as(plain.stdout.trim()).reminders.page()).data).toEqual([]);
       // Through the API, a key makes keys of its own tenant only: another tenant is refused, not silently swapped.
       const other = await chime(['create', '--tenant', 'initech'], env);
       expect(other.status).toBe(2);

@@ -4,7 +4,8 @@
  *
  * Through the API (`--api`/`--key`, CHIME_API_URL/CHIME_API_KEY) for the tenant of the admin key
  * used — which is how it works while the service runs, and the only way on the embedded database,
- * which one process holds. Straight to the database otherwise: the way to make a tenant's first key.
+ * which one process holds; also when no `--tenant` is given. Straight to the database with
+ * `--tenant`: the way to make a tenant's first key.
  */
 import { parseArgs } from 'node:util';
 import { generateApiKey } from '../../auth/api-keys.js';
@@ -57,7 +58,7 @@ async function viaApi(args: KeyArgs, connection: { api?: string | undefined; key
 }
 
 async function viaDatabase(args: KeyArgs): Promise<number> {
-  if (!args.tenant) throw new CliUsageError(`--tenant is required without --api\n${USAGE}`);
+  if (!args.tenant) throw new CliUsageError(USAGE);
   const tenantId = TenantId(args.tenant);
   const storage = await openStorage(loadConfig());
   try {
@@ -107,7 +108,8 @@ export async function keysCommand(argv: string[]): Promise<number> {
     const args: KeyArgs = { action, tenant: values.tenant, user: values.user, label: values.label, key: values.key };
     const connection = { api: values.api, key: values['key-token'] };
     const config = loadConfig();
-    if (connection.api !== undefined || config.cli.apiUrl !== undefined) return await viaApi(args, connection);
+    // Without a tenant, the keys are the calling admin key's tenant's: that is the API's business.
+    if (connection.api !== undefined || config.cli.apiUrl !== undefined || args.tenant === undefined) return await viaApi(args, connection);
     try {
       return await viaDatabase(args);
     } catch (error) {
@@ -117,6 +119,10 @@ export async function keysCommand(argv: string[]): Promise<number> {
       return await viaApi(args, connection);
     }
   } catch (error) {
+    if (error instanceof TypeError && /fetch failed/.test(error.message)) {
+      process.stderr.write('chime: no Chime API answered (start the service, set CHIME_API_URL, or give --tenant to use the database)\n');
+      return 1;
+    }
     if (error instanceof CliUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`chime: ${(error as Error).message}\n`);
       return 2;
