@@ -78,6 +78,8 @@ export const ConfigSchema = Type.Object({
   payloadKeys: Type.Optional(Type.String({ minLength: 1 })),
   /** The Temporal Web UI origin allowed to call the codec endpoint from the browser. */
   codecUiOrigin: Type.Optional(Type.String({ minLength: 1 })),
+  /** The codec endpoint answers loopback callers without a key (a Web UI on this machine cannot send one). */
+  codecOpenOnLoopback: Type.Boolean(),
   logLevel: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
   ),
@@ -175,6 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitPerMinute: int(env, 'CHIME_RATE_LIMIT_PER_MINUTE', 600),
     payloadKeys: opt(env, 'CHIME_PAYLOAD_KEYS'),
     codecUiOrigin: opt(env, 'CHIME_CODEC_UI_ORIGIN'),
+    codecOpenOnLoopback: bool(env, 'CHIME_CODEC_OPEN_ON_LOOPBACK', false),
     logLevel: opt(env, 'CHIME_LOG_LEVEL') ?? 'info',
   };
   // Drop undefined optionals so the schema sees them as absent.

@@ -14,18 +14,28 @@ const config = loadConfig();
 await mkdir(config.dataDir, { recursive: true });
 
 const cliPath = resolveTool('cli'); // installs the pinned Temporal CLI into .tools/ when missing
+// With encrypted payloads, the UI on this machine decodes them through the API's /codec.
+const codec = config.payloadKeys ? `http://${config.api.host}:${config.api.port}/codec` : undefined;
 const server = await startDevServer({
   cliPath,
   port: config.temporal.devServerPort,
   uiPort: config.temporal.uiPort,
   dbFile: path.join(config.dataDir, 'temporal.sqlite'),
+  ...(codec ? { uiCodecEndpoint: codec } : {}),
 });
 const storage = await openStorage(config);
 const keyFile = path.join(config.dataDir, 'admin-api-key');
 await ensureAdminKey(storage.db, DEFAULT_TENANT, keyFile);
 const senders = createSenders(config);
 const worker = await startWorker(config, storage, senders);
-const api = await startApi(config, storage);
+// The embedded stack is one machine's: its UI (which cannot send an API key) may use /codec from loopback.
+const localApi = ['127.0.0.1', 'localhost', '::1'].includes(config.api.host);
+const api = await startApi(
+  codec && server.uiUrl
+    ? { ...config, codecUiOrigin: config.codecUiOrigin ?? new URL(server.uiUrl).origin, codecOpenOnLoopback: config.codecOpenOnLoopback || localApi }
+    : config,
+  storage,
+);
 
 console.log(
   `Chime is up — API ${api.url} · Temporal UI ${server.uiUrl} · Temporal ${server.address} · ` +

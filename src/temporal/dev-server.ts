@@ -18,6 +18,8 @@ export interface DevServerOptions {
   dbFile?: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   readyTimeoutMs?: number;
+  /** Where the Web UI decodes encrypted payloads (Chime's `/codec`). */
+  uiCodecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -45,6 +47,7 @@ export function devServerArgs(options: DevServerOptions): string[] {
   if (options.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort), '--ui-disable-news-fetch');
   if (options.dbFile) args.push('--db-filename', options.dbFile);
+  if (options.uiCodecEndpoint && options.uiPort !== undefined) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${CLI_TYPE[key.type]}`);
   // Updates are how reminders are edited; the SDK's own test launcher enables the same.
   for (const flag of ['frontend.enableUpdateWorkflowExecution', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted']) {

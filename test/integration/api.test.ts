@@ -284,10 +284,25 @@ describe('limits, errors and the spec', () => {
         app.inject({ method: 'POST', url: '/codec/decode', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, payload: { payloads: [payload] } });
       expect((await decode()).statusCode).toBe(401);
       expect((await decode(`Bearer ${await stack.createKey({ userId: 'codec-user' })}`)).statusCode).toBe(401);
+      expect((await decode()).statusCode, 'no key').toBe(401);
       const decoded = await decode(`Bearer ${stack.adminKey}`);
       expect(decoded.statusCode, decoded.body).toBe(200);
       const [plain] = (decoded.json() as { payloads: { data: string }[] }).payloads;
       expect(JSON.parse(Buffer.from(plain!.data, 'base64').toString('utf8'))).toEqual({ title: 'secret' });
+      // The embedded stack's UI cannot send a key: with CHIME_CODEC_OPEN_ON_LOOPBACK, loopback callers decode without one, others still cannot.
+      const local = await createApi({
+        config: loadConfig({ CHIME_TASK_QUEUE: stack.taskQueue, CHIME_LOG_LEVEL: 'silent', CHIME_PAYLOAD_KEYS: keys, CHIME_CODEC_OPEN_ON_LOOPBACK: 'true' }),
+        workflows: stack.client.workflow,
+        storage: stack.database,
+        checkReady: async () => {},
+      });
+      try {
+        const from = (remoteAddress: string) => local.inject({ method: 'POST', url: '/codec/decode', remoteAddress, headers: { 'content-type': 'application/json' }, payload: { payloads: [payload] } });
+        expect((await from('127.0.0.1')).statusCode).toBe(200);
+        expect((await from('203.0.113.9')).statusCode).toBe(401);
+      } finally {
+        await local.close();
+      }
     } finally {
       await app.close();
     }
