@@ -33,7 +33,6 @@ import {
   setCurrentDetails,
   setHandler,
   upsertMemo,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DeliveryReceipt, ReminderActivities } from '../activities/index.js';
@@ -43,7 +42,7 @@ import type { Channel, OccurrenceRef } from '../src/domain/delivery.js';
 import { ChimeErrorType, PERMANENT_DELIVERY_ERRORS } from '../src/domain/errors.js';
 import type { Occurrence } from '../src/domain/recurrence/index.js';
 import { sentOutcome, type ChannelOutcome, type OccurrenceDecision, type ReminderStatus, type StopReason } from '../src/domain/decisions.js';
-import { NextOccurrenceKey, StatusKey } from './search-attributes.js';
+import { statusPublisher } from './status-publisher.js';
 import { channelOutcome, isTimeout, reasonOf, stopExplanation } from './outcomes.js';
 import { assertValidPatch } from './reminder-validation.js';
 import { reject } from './update-rejection.js';
@@ -317,22 +316,13 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
   };
 
   // Search attributes and memo are upserted only when they change: every upsert is a command.
-  const published = {
-    status: workflowInfo().typedSearchAttributes.get(StatusKey) as string | undefined,
-    next: workflowInfo().typedSearchAttributes.get(NextOccurrenceKey)?.getTime() ?? null,
-    title: definition.content.title,
-  };
+  const publishStatus = statusPublisher();
+  let publishedTitle = definition.content.title;
   const publish = () => {
-    const next = current && status === 'active' ? current.dueAt : null;
-    const changes: Parameters<typeof upsertSearchAttributes>[0] = [];
-    if (published.status !== status) changes.push({ key: StatusKey, value: status });
-    if (published.next !== next) changes.push({ key: NextOccurrenceKey, value: next === null ? null : new Date(next) });
-    if (changes.length > 0) upsertSearchAttributes(changes);
-    published.status = status;
-    published.next = next;
-    if (published.title !== definition.content.title) {
+    publishStatus(status, current && status === 'active' ? current.dueAt : null);
+    if (publishedTitle !== definition.content.title) {
       upsertMemo({ title: definition.content.title });
-      published.title = definition.content.title;
+      publishedTitle = definition.content.title;
     }
   };
 

@@ -24,13 +24,12 @@ import {
   setCurrentDetails,
   setHandler,
   sleep,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PlannedBucket, PlannedMember, ScheduleActivities } from '../activities/schedules.js';
 import { reject, UpdateRejection } from './update-rejection.js';
 import { isTimeout } from './outcomes.js';
-import { NextOccurrenceKey, StatusKey } from './search-attributes.js';
+import { statusPublisher } from './status-publisher.js';
 import {
   archiveScheduleUpdate,
   pauseScheduleUpdate,
@@ -135,20 +134,8 @@ export async function scheduleWorkflow(input: ScheduleWorkflowInput): Promise<Sc
     const info = workflowInfo();
     return info.continueAsNewSuggested || info.historyLength >= MAX_SCHEDULE_EVENTS_PER_RUN;
   };
-  // Upserted only when they change: every upsert is a command in history.
-  const published = {
-    status: workflowInfo().typedSearchAttributes.get(StatusKey) as string | undefined,
-    next: workflowInfo().typedSearchAttributes.get(NextOccurrenceKey)?.getTime() ?? null,
-  };
-  const publish = () => {
-    const next = planned && status === 'active' ? planned.firesAt : null;
-    const changes: Parameters<typeof upsertSearchAttributes>[0] = [];
-    if (published.status !== status) changes.push({ key: StatusKey, value: status });
-    if (published.next !== next) changes.push({ key: NextOccurrenceKey, value: next === null ? null : new Date(next) });
-    if (changes.length > 0) upsertSearchAttributes(changes);
-    published.status = status;
-    published.next = next;
-  };
+  const publishStatus = statusPublisher();
+  const publish = () => publishStatus(status, planned && status === 'active' ? planned.firesAt : null);
   const waitForChange = async (timeoutMs?: number): Promise<void> => {
     const seen = generation;
     const wake = () => generation !== seen || historyIsLong();
