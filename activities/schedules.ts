@@ -19,7 +19,7 @@ import type { Ledger } from '../src/storage/ledger.js';
 import type { Deferral, ScheduleRunStore } from '../src/storage/schedule-runs.js';
 import type { ScheduleStore } from '../src/storage/schedules.js';
 import type { RecurrenceInput } from '../src/domain/recurrence/index.js';
-import { recipientFacts, type Compose, type StoredRecipient } from '../src/templates/compose.js';
+import { createComposer, oncePerBatch, recipientFacts, type Compose, type StoredRecipient, type TemplateSource } from '../src/templates/compose.js';
 import type { DeliverOnce } from './delivery.js';
 
 export interface ScheduleActivityDependencies {
@@ -30,7 +30,7 @@ export interface ScheduleActivityDependencies {
   categories: { categoryPolicyOf(tenantId: TenantId, category: string): Promise<PolicyOverrides | undefined> };
   ledger: Pick<Ledger, 'countSent'>;
   users: { recipientsOfMany(tenantId: TenantId, userIds: readonly UserId[]): Promise<Map<UserId, StoredRecipient>> };
-  compose: Compose;
+  templates: TemplateSource;
 }
 
 /** A bucket member as the workflow carries it: which recipients, which occurrence. */
@@ -129,7 +129,10 @@ async function mapPooled<T, R>(items: readonly T[], limit: number, run: (item: T
   return results;
 }
 
-export function createScheduleActivities({ deliverOnce, schedules, audiences, runs, categories, ledger, users, compose }: ScheduleActivityDependencies) {
+export function createScheduleActivities({ deliverOnce, schedules, audiences, runs, categories, ledger, users, templates }: ScheduleActivityDependencies) {
+  /** A composer for one page: its tenant template is read once, whatever the page's size. */
+  const composerForPage = (): Compose => createComposer({ templates: oncePerBatch(templates) });
+
   async function loadSchedule(tenantId: string, scheduleId: string) {
     const schedule = await schedules.get(tenantId as TenantId, scheduleId as ScheduleId);
     return schedule && schedule.status !== 'archived' ? schedule : undefined;
@@ -149,6 +152,7 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
       now: number;
       deliveryWindowMs: number;
       windowClosed: boolean;
+      compose: Compose;
     },
     recipient: { userId: UserId; stored: StoredRecipient | undefined; zone: string; key: string },
     occurrence: { recurrenceId: string; scheduledFor: string },
@@ -193,7 +197,7 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
         {
           prepare: async () => {
             const { title, body } = schedule.content;
-            const composed = await compose({
+            const composed = await context.compose({
               tenantId,
               channel: verdict.channel,
               recipient: recipientFacts(recipient.userId, preferences, recipient.stored),
@@ -331,7 +335,7 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
       const done = await runs.decided({ tenantId, scheduleId, recurrenceId: member.recurrenceId }, page.map((u) => u.id), 0);
       const policy = resolvePolicy(await categories.categoryPolicyOf(tenantId, schedule.category), schedule.policy as PolicyOverrides);
       const claimant = claimantOf();
-      const context = { tenantId, scheduleId, schedule, policy, ...(claimant ? { claimant } : {}), now: request.nowEpochMs, deliveryWindowMs: request.deliveryWindowMs, windowClosed: request.windowClosed ?? false };
+      const context = { tenantId, scheduleId, schedule, policy, ...(claimant ? { claimant } : {}), now: request.nowEpochMs, deliveryWindowMs: request.deliveryWindowMs, windowClosed: request.windowClosed ?? false, compose: composerForPage() };
       let served = 0;
       const results = await mapPooled(
         page.filter((u) => !done.has(u.id)),
@@ -362,7 +366,7 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
       const stored = await users.recipientsOfMany(tenantId, due.map((d) => d.userId));
       const policy = resolvePolicy(await categories.categoryPolicyOf(tenantId, schedule.category), schedule.policy as PolicyOverrides);
       const claimant = claimantOf();
-      const context = { tenantId, scheduleId, schedule, policy, ...(claimant ? { claimant } : {}), now: request.nowEpochMs, deliveryWindowMs: request.deliveryWindowMs, windowClosed: false };
+      const context = { tenantId, scheduleId, schedule, policy, ...(claimant ? { claimant } : {}), now: request.nowEpochMs, deliveryWindowMs: request.deliveryWindowMs, windowClosed: false, compose: composerForPage() };
       // Grouped by occurrence and run, so each group's decisions count into its own run.
       const groups = new Map<string, Deferral[]>();
       for (const d of due) groups.set(`${d.recurrenceId}\u0000${d.zone}`, [...(groups.get(`${d.recurrenceId}\u0000${d.zone}`) ?? []), d]);

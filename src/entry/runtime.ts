@@ -148,7 +148,7 @@ export function activitiesFor(db: Kysely<Database>, senders: Partial<Record<Chan
       categories: deps.categories,
       ledger: stores.ledger,
       users: stores.users,
-      compose: createComposer({ templates: deps.templates }),
+      templates: deps.templates,
     }),
   };
 }

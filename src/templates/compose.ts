@@ -54,6 +54,22 @@ export function recipientFacts(id: string, preferences: Preferences, stored: { t
   return { id, locale: preferences.locale, timeZone: preferences.timeZone, tags: stored.tags ?? [], attributes: stored.attributes ?? {} };
 }
 
+/**
+ * The same lookups, each made once: for one page of a fan-out, so 200 recipients of a tenant
+ * template read it once — and an edit still reaches the next page.
+ */
+export function oncePerBatch(source: TemplateSource): TemplateSource {
+  const seen = new Map<string, Promise<TemplateContent | undefined>>();
+  return {
+    templateOf(tenantId, id) {
+      const key = `${tenantId}\u0000${id}`;
+      let found = seen.get(key);
+      if (!found) seen.set(key, (found = source.templateOf(tenantId, id)));
+      return found;
+    },
+  };
+}
+
 export function createComposer({ templates }: { templates: TemplateSource }) {
   return async function compose({ tenantId, channel, recipient, source, occurrence, content }: ComposeRequest): Promise<Composed> {
     const ref = content.template;

@@ -42,6 +42,25 @@ export const htmlEngine = (() => {
 export type TemplateField = 'subject' | 'text' | 'html';
 export const engineFor = (field: TemplateField): Liquid => (field === 'html' ? htmlEngine : textEngine);
 
+const PARSED_KEPT = 1_000;
+const parsed = new Map<string, Template[]>();
+
+/**
+ * A field's source parsed once, not once per recipient: a fan-out renders the same few sources
+ * thousands of times. Keyed by engine and source (a parse depends on nothing else); a parse error
+ * is thrown every time, never kept.
+ */
+export function parseField(field: TemplateField, source: string): Template[] {
+  const key = `${field === 'html' ? 'h' : 't'}${source}`;
+  let template = parsed.get(key);
+  if (!template) {
+    template = engineFor(field).parse(source);
+    if (parsed.size >= PARSED_KEPT) parsed.clear();
+    parsed.set(key, template);
+  }
+  return template;
+}
+
 /** "line 2, column 5" from a LiquidJS error, when it knows the position. */
 export function positionOf(error: unknown): string | undefined {
   const match = /line:(\d+), col:(\d+)/.exec(error instanceof Error ? error.message : String(error));

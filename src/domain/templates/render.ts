@@ -5,7 +5,7 @@
  * and either is reported so the decision can record it.
  */
 import type { Channel } from '../delivery.js';
-import { engineFor, positionOf, reasonOf, type TemplateField } from './engine.js';
+import { engineFor, parseField, positionOf, reasonOf, type TemplateField } from './engine.js';
 import { findLocaleKey, localeChain, textDirection } from './locale.js';
 import type { TemplateContent } from './schema.js';
 import { templateScope, type OccurrenceFacts, type RecipientFacts, type SourceFacts, type TemplateScope } from './variables.js';
@@ -69,7 +69,7 @@ class MissingValue extends Error {}
 function renderField(field: TemplateField, source: string, scope: TemplateScope, strict: boolean): string {
   const engine = engineFor(field);
   try {
-    return engine.renderSync(engine.parse(source), scope, { strictVariables: strict }) as string;
+    return engine.renderSync(parseField(field, source), scope, { strictVariables: strict }) as string;
   } catch (error) {
     if (strict && error instanceof Error && error.name === 'UndefinedVariableError') {
       throw new MissingValue([/undefined variable: ([^,\s]+)/.exec(error.message)?.[1] ?? 'a value', positionOf(error)].filter(Boolean).join(' at '));
