@@ -16,14 +16,9 @@ import type { scheduleWorkflow } from '../../workflows/schedule.js';
 import { checkDeliveries, type ActualDelivery } from '../support/chronos.js';
 import { recordHistory } from '../support/histories.js';
 import { startTimeSkippingStack, type TimeSkippingStack } from '../support/time-skipping.js';
+import { AUDIENCE_ZONES } from '../support/zones.js';
 
-const ZONES = [
-  'Pacific/Kiritimati', 'Pacific/Chatham', 'Pacific/Auckland', 'Australia/Sydney', 'Australia/Adelaide', 'Australia/Eucla',
-  'Asia/Tokyo', 'Asia/Shanghai', 'Asia/Kathmandu', 'Asia/Kolkata', 'Asia/Karachi', 'Asia/Tehran', 'Asia/Dubai', 'Europe/Moscow',
-  'Africa/Cairo', 'Europe/Berlin', 'Europe/London', 'UTC', 'Atlantic/Azores', 'America/Noronha', 'America/Sao_Paulo',
-  'America/St_Johns', 'America/Halifax', 'America/New_York', 'America/Chicago', 'America/Denver', 'America/Phoenix',
-  'America/Los_Angeles', 'America/Anchorage', 'Pacific/Marquesas', 'Pacific/Honolulu', 'Pacific/Pago_Pago',
-];
+const ZONES = AUDIENCE_ZONES;
 const USERS = 10_000;
 /** Users with no zone of their own get the digest at 09:00 in the rule's zone (UTC). */
 const WITHOUT_ZONE = 100;
