@@ -103,6 +103,8 @@ export interface RecordDecisionRequest {
   decision: OccurrenceDecision;
   /** n-th decision about this occurrence: (reminder, occurrence, sequence) is stored once. */
   sequence: number;
+  /** The status the reminder settles in with this decision (the last occurrence completes it): one call, not two. */
+  reminderStatus?: ReminderStatus;
 }
 
 export interface RecordStatusRequest {
@@ -244,7 +246,7 @@ export function createActivities({ senders, recipients, templates, categories, l
       await reminders.update(tenantId as TenantId, reminderId as ReminderId, { status, statusReason: status === 'blocked' ? (reason ?? null) : null });
     },
 
-    async recordDecision({ tenantId, userId, decision, sequence }: RecordDecisionRequest): Promise<void> {
+    async recordDecision({ tenantId, userId, decision, sequence, reminderStatus }: RecordDecisionRequest): Promise<void> {
       const reason =
         decision.kind === 'skipped' ? decision.reason : decision.kind === 'deferred' ? decision.explanation : undefined;
       await decisions.record({
@@ -262,6 +264,9 @@ export function createActivities({ senders, recipients, templates, categories, l
         // The decision as the workflow made it: the API answers from here when the workflow is gone.
         details: { decision, ...(decision.kind === 'missed' ? { count: decision.count, lateByMs: decision.lateByMs } : {}) },
       });
+      if (reminderStatus) {
+        await reminders.update(tenantId as TenantId, decision.occurrence.reminderId as ReminderId, { status: reminderStatus, statusReason: null });
+      }
     },
 
     /**
@@ -275,9 +280,9 @@ export function createActivities({ senders, recipients, templates, categories, l
       const info = context?.info;
       const run = info?.workflowExecution;
       // Heartbeats show a dead worker within the heartbeat timeout and bring the cancellation of a
-      // delivery whose reminder was paused or cancelled meanwhile.
+      // delivery whose reminder was paused or cancelled meanwhile. None at the start: a quick
+      // delivery (most of them) then costs the server no heartbeat write at all.
       const beating = context && setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
-      context?.heartbeat();
       try {
         const result = await deliverOnce(
           {

@@ -22,6 +22,7 @@ import { createScheduleService } from '../src/schedules/service.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { bundleWorkflows, createChimeWorker } from '../src/temporal/worker.js';
 import { Worker } from '@temporalio/worker';
+import { emit, type Figure } from './lib/report.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const SIZES = (process.env.BENCH_FANOUT_SIZES ?? '1000,10000,100000').split(',').map(Number);
@@ -120,3 +121,16 @@ await senders.close();
 await storage.close();
 await server.stop();
 await rm(dataDir, { recursive: true, force: true });
+
+const figures: Figure[] = results.flatMap((row): Figure[] => [
+  {
+    suite: 'fanout',
+    name: `N=${row.recipients} recipients per second`,
+    value: row.chimePerSecond,
+    unit: '/s',
+    baseline: { label: 'bare activities/s', value: row.barePerSecond },
+    ratio: { label: 'Chime/bare', value: row.chimePerSecond / row.barePerSecond },
+  },
+  { suite: 'fanout', name: `N=${row.recipients} peak RSS`, value: row.peakRssMb, unit: 'MB' },
+]);
+await emit(figures);

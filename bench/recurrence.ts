@@ -7,6 +7,7 @@
 import rrulePkg from 'rrule';
 import { RRuleTemporal } from 'rrule-temporal';
 import { compileRecurrence } from '../src/domain/recurrence/index.js';
+import { emit, target, type Figure } from './lib/report.js';
 
 const { RRule } = rrulePkg;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -123,3 +124,11 @@ console.log('\nTargets (issue: recurrence engine):');
 console.log(`  expansion in a zone ≥ 0.5x rrule.js floating:  worst scenario ${worst('floating').toFixed(2)}x  ${worst('floating') >= 0.5 ? 'met' : 'MISSED'}`);
 console.log(`  expansion ≥ 20x rrule.js with TZID:            worst scenario ${worst('tzid').toFixed(1)}x  ${worst('tzid') >= 20 ? 'met' : 'MISSED'}`);
 console.log(`  next occurrence, 10-year-old daily < 50 µs:     median ${nextMedian.toFixed(1)} µs  ${nextMedian < 50 ? 'met' : 'MISSED'}`);
+
+const suite = 'recurrence';
+const figures: Figure[] = [
+  { suite, name: 'expansion in a zone, worst scenario: Chime/rrule.js floating', value: worst('floating'), unit: 'x', target: target('value', { min: 0.5 }, worst('floating')) },
+  { suite, name: 'expansion, worst scenario: Chime/rrule.js with TZID', value: worst('tzid'), unit: 'x', target: target('value', { min: 20 }, worst('tzid')) },
+  { suite, name: 'next occurrence, 10-year-old daily: median', value: nextMedian, unit: 'µs', baseline: { label: 'rrule.js floating', value: median(lat['rrule.js floating']) }, target: target('value', { max: 50 }, nextMedian) },
+];
+await emit(figures);

@@ -54,6 +54,16 @@ export const ConfigSchema = Type.Object({
     failures: Type.Integer({ minimum: 1 }),
     openMs: Type.Integer({ minimum: 100 }),
     maxConcurrent: Type.Integer({ minimum: 1 }),
+    /** How long a send waits for a bulkhead slot before it is turned back (to Temporal's retry). */
+    queueWaitMs: Type.Integer({ minimum: 0 }),
+  }),
+  /** The worker's capacity (docs/performance.md says how these defaults were chosen). */
+  worker: Type.Object({
+    maxConcurrentWorkflowTasks: Type.Integer({ minimum: 2 }),
+    maxConcurrentActivities: Type.Integer({ minimum: 1 }),
+    maxConcurrentLocalActivities: Type.Integer({ minimum: 1 }),
+    /** Workflows kept in memory between tasks; sleeping reminders past this are evicted and replayed when they wake. */
+    maxCachedWorkflows: Type.Integer({ minimum: 0 }),
   }),
   retention: Type.Object({
     /** HTTP Idempotency-Key records (IETF draft: at least 24 h). */
@@ -163,6 +173,13 @@ export function loadConfig(env: Env = process.env): Config {
       failures: int(env, 'CHIME_BREAKER_FAILURES', 5),
       openMs: int(env, 'CHIME_BREAKER_OPEN_MS', 30_000),
       maxConcurrent: int(env, 'CHIME_PROVIDER_MAX_CONCURRENT', 20),
+      queueWaitMs: int(env, 'CHIME_PROVIDER_QUEUE_WAIT_MS', 5_000),
+    },
+    worker: {
+      maxConcurrentWorkflowTasks: int(env, 'CHIME_WORKER_MAX_WORKFLOW_TASKS', 100),
+      maxConcurrentActivities: int(env, 'CHIME_WORKER_MAX_ACTIVITIES', 100),
+      maxConcurrentLocalActivities: int(env, 'CHIME_WORKER_MAX_LOCAL_ACTIVITIES', 100),
+      maxCachedWorkflows: int(env, 'CHIME_WORKER_MAX_CACHED_WORKFLOWS', 2_000),
     },
     retention: {
       idempotencyHours: int(env, 'CHIME_IDEMPOTENCY_RETENTION_HOURS', 24),

@@ -7,7 +7,8 @@ import type { Channel } from '../src/domain/delivery.js';
 export const channelOutcome = {
   /** A delivery activity that failed for good: keep its failure type, never just a string. */
   failed(channel: Channel, error: unknown): ChannelOutcome {
-    const cause = error instanceof Error && error.cause instanceof ApplicationFailure ? error.cause : undefined;
+    // An activity's failure wraps the ApplicationFailure; a local activity's may be it.
+    const cause = error instanceof ApplicationFailure ? error : error instanceof Error && error.cause instanceof ApplicationFailure ? error.cause : undefined;
     return {
       channel,
       outcome: 'failed',

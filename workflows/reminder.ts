@@ -35,7 +35,7 @@ import {
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DeliveryReceipt, ReminderActivities } from '../activities/index.js';
+import type { DecideRequest, DeliveryReceipt, RecordDecisionRequest, RecordStatusRequest, ReminderActivities } from '../activities/index.js';
 import type { ChannelDecision } from '../src/domain/policy/decide.js';
 import { recurrenceIdFor } from '../src/domain/policy/zone-mode.js';
 import type { Channel, OccurrenceRef } from '../src/domain/delivery.js';
@@ -79,19 +79,38 @@ export const MAX_EVENTS_PER_RUN = 1_000;
 /** The shortest time a delivery is given, even when its send-by instant is (almost) past. */
 const MIN_DELIVERY_WINDOW_MS = 10_000;
 
+/**
+ * Runs started under this patch take the lean path through a due occurrence, so it costs the server
+ * about what a timer and one activity cost:
+ * - the short, idempotent database work — the send-time decision, recording a decision or a status —
+ *   runs in local activities (no task-queue round trip each);
+ * - search attributes are upserted once per workflow task, right before the run waits;
+ * - an occurrence with none after it completes the reminder with its decision (one write), without
+ *   planning again — unless the rule changed meanwhile or follows the user's zone.
+ * Runs started before it keep the path their histories recorded.
+ */
+export const LEAN_OCCURRENCE_PATCH = 'reminder-lean-occurrence';
+
 /** Idempotent writes: retried, with capped backoff, until the database answers. */
-const { recordDecision, recordStatus } = proxyActivities<ReminderActivities>({
+const bookkeepingOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
-const { decideOccurrence } = proxyActivities<ReminderActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: [ChimeErrorType.PreferencesInvalid],
-  },
+} as const;
+const decideOptions = {
+  ...bookkeepingOptions,
+  retry: { ...bookkeepingOptions.retry, nonRetryableErrorTypes: [ChimeErrorType.PreferencesInvalid] },
+};
+// (The proxies are Proxy objects: their functions are read by name, never spread.)
+const remote = proxyActivities<ReminderActivities>(bookkeepingOptions);
+const remoteDecide = proxyActivities<ReminderActivities>(decideOptions).decideOccurrence;
+const local = proxyLocalActivities<ReminderActivities>(bookkeepingOptions);
+const localDecide = proxyLocalActivities<ReminderActivities>(decideOptions).decideOccurrence;
+/** The bookkeeping activities of a run: local on the lean path, scheduled on the task queue before it. */
+const bookkeeping = (lean: boolean) => ({
+  recordDecision: (request: RecordDecisionRequest) => (lean ? local.recordDecision(request) : remote.recordDecision(request)),
+  recordStatus: (request: RecordStatusRequest) => (lean ? local.recordStatus(request) : remote.recordStatus(request)),
+  decideOccurrence: (request: DecideRequest, options: { scheduleToCloseTimeout: number; summary: string }) =>
+    lean ? localDecide.executeWithOptions(options, [request]) : remoteDecide.executeWithOptions(options, [request]),
 });
 /** Heartbeats carry the cancellation of a delivery whose reminder was stopped, and reveal a dead worker within 20 s. */
 const { deliver } = proxyActivities<ReminderActivities>({
@@ -132,6 +151,9 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
   const { tenantId, userId, reminderId } = input;
   const catchUpWindowMs = input.catchUpWindowMs ?? DEFAULT_CATCH_UP_WINDOW_MS;
   const carried: CarriedState = input.carried ?? { status: 'active', skipNext: false, decisions: [], generation: 0 };
+  // Decided once per run, at its start: a run never changes path midway.
+  const lean = patched(LEAN_OCCURRENCE_PATCH);
+  const { recordDecision, recordStatus, decideOccurrence } = bookkeeping(lean);
 
   // ---- intent: written by the message handlers, read by the loop ------------------------------
   let definition = input.definition;
@@ -308,17 +330,22 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
   /** Older occurrences are past catching up (missed) unless a deferral held them back or one of them is snoozed. */
   const catchUpFloor = () => Math.min(Date.now() - catchUpWindowMs, heldSince ?? Infinity, snooze?.occurrenceEpochMs ?? Infinity);
 
-  const record = async (decision: OccurrenceDecision, sequence: number) => {
+  /** The database shows what the workflow does: every status it settles in is recorded there. */
+  let recordedStatus: ReminderStatus = carried.status;
+  const record = async (decision: OccurrenceDecision, sequence: number, reminderStatus?: ReminderStatus) => {
     decisions.push(decision);
     if (decisions.length > DECISIONS_KEPT) decisions.splice(0, decisions.length - DECISIONS_KEPT);
     setCurrentDetails(`last decision: ${decision.kind} for ${decision.occurrence.scheduledFor}`);
-    await recordDecision({ tenantId, userId, decision, sequence });
+    await recordDecision({ tenantId, userId, decision, sequence, ...(reminderStatus ? { reminderStatus } : {}) });
+    if (reminderStatus) recordedStatus = reminderStatus;
   };
 
   // Search attributes and memo are upserted only when they change: every upsert is a command.
   const publishStatus = statusPublisher();
   let publishedTitle = definition.content.title;
-  const publish = () => {
+  /** On the lean path only where the run is about to wait (`waiting`): one upsert per workflow task at most. */
+  const publish = (waiting = false) => {
+    if (lean && !waiting) return;
     publishStatus(status, current && status === 'active' ? current.dueAt : null);
     if (publishedTitle !== definition.content.title) {
       upsertMemo({ title: definition.content.title });
@@ -326,8 +353,6 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
     }
   };
 
-  /** The database shows what the workflow does: every status it settles in is recorded there. */
-  let recordedStatus: ReminderStatus = carried.status;
   const syncStatus = async () => {
     publish();
     if (recordedStatus === status) return;
@@ -343,6 +368,7 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
   const waitForChange = async (timeoutMs?: number, summary?: string): Promise<boolean> => {
     const seen = generation;
     const wake = () => generation !== seen || historyIsLong();
+    publish(true);
     if (timeoutMs === undefined) await condition(wake);
     else if (timeoutMs > 0) await condition(wake, timeoutMs, { summary: summary ?? 'until something changes' });
     return generation !== seen;
@@ -350,6 +376,7 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
 
   const continueAsNewNow = async (): Promise<never> => {
     await condition(allHandlersFinished);
+    publish(true);
     const carry: CarriedState = {
       status: status === 'paused' || status === 'blocked' ? status : 'active',
       ...(fence !== undefined ? { afterEpochMs: fence } : {}),
@@ -441,6 +468,10 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
       snooze = undefined;
     }
     if (!c.following || c.following.epochMs > Date.now()) heldSince = undefined; // caught up with the present
+    // The plan that made this occurrence found none after it: the series is over, unless the rule
+    // changed meanwhile or its zone may have moved with the user's.
+    const last = lean && !c.following && status === 'active' && c.ruleVersion === versions.rule && definition.zoneMode !== 'follow-user';
+    if (last) status = 'completed';
     await record(
       sent
         ? { kind: 'delivered', occurrence: ref, decidedAt, channels: outcomes, ...(c.deferredAt !== undefined ? { deferredFrom: iso(c.occurrence.epochMs) } : {}) }
@@ -452,6 +483,7 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
             channels: outcomes,
           },
       c.sequence,
+      last ? 'completed' : undefined,
     );
   };
 
@@ -483,6 +515,7 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
   /** Delivers one channel within its send-by bound; a stop accepted meanwhile cancels the delivery. */
   const deliverUnlessStopped = (c: CurrentOccurrence, verdict: Extract<ChannelDecision, { action: 'send' }>): Promise<DeliveryResult> =>
     CancellationScope.cancellable(async () => {
+      publish(true);
       const sendBy = verdict.sendBy ?? Date.now() + catchUpWindowMs;
       const delivery = deliver
         .executeWithOptions(
@@ -520,25 +553,23 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
 
       let verdicts: ChannelDecision[];
       try {
-        verdicts = await decideOccurrence.executeWithOptions(
-          { startToCloseTimeout: '30 seconds', scheduleToCloseTimeout: Math.max(catchUpWindowMs, 60_000), summary: `decide ${c.occurrence.local}` },
-          [
-            {
-              tenantId,
-              userId,
-              occurrence: refOf(c.occurrence),
-              category: definition.category,
-              channels: c.pending,
-              ...(definition.policy ? { policy: definition.policy } : {}),
-              fallbackTimeZone: userTimeZone ?? definition.recurrence.tzid,
-              nowEpochMs: Date.now(),
-              deliveryWindowMs: catchUpWindowMs,
-              // Occurrences inside a snooze are stood for by the snoozed one, which therefore never collapses to them.
-              ...(c.following && !(snooze?.recurrenceId === idOf(c.occurrence) && c.following.epochMs <= snooze.untilEpochMs)
-                ? { followingEpochMs: c.following.epochMs }
-                : {}),
-            },
-          ],
+        verdicts = await decideOccurrence(
+          {
+            tenantId,
+            userId,
+            occurrence: refOf(c.occurrence),
+            category: definition.category,
+            channels: c.pending,
+            ...(definition.policy ? { policy: definition.policy } : {}),
+            fallbackTimeZone: userTimeZone ?? definition.recurrence.tzid,
+            nowEpochMs: Date.now(),
+            deliveryWindowMs: catchUpWindowMs,
+            // Occurrences inside a snooze are stood for by the snoozed one, which therefore never collapses to them.
+            ...(c.following && !(snooze?.recurrenceId === idOf(c.occurrence) && c.following.epochMs <= snooze.untilEpochMs)
+              ? { followingEpochMs: c.following.epochMs }
+              : {}),
+          },
+          { scheduleToCloseTimeout: Math.max(catchUpWindowMs, 60_000), summary: `decide ${c.occurrence.local}` },
         );
       } catch (error) {
         if (isTimeout(error)) {
@@ -672,5 +703,6 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
 
   await syncStatus();
   await condition(allHandlersFinished);
+  publish(true);
   return state();
 }

@@ -1,5 +1,5 @@
 // The benchmark's workflow bundle: Chime's workflows, and the bare loop they are measured against.
-import { continueAsNew, proxyActivities } from '@temporalio/workflow';
+import { continueAsNew, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 
 export * from '../../workflows/index.js';
 
@@ -22,3 +22,14 @@ export async function bareLoopWorkflow({ activities, inFlight }: { activities: n
   );
   if (activities > now) await continueAsNew<typeof bareLoopWorkflow>({ activities: activities - now, inFlight });
 }
+
+const { ranAt } = proxyActivities<{ ranAt(id: string): Promise<void> }>({ startToCloseTimeout: '1 minute' });
+
+/** The timeliness baseline: a timer to `dueAtEpochMs`, then one activity that notes when it ran. */
+export async function bareTimerWorkflow({ dueAtEpochMs }: { dueAtEpochMs: number }): Promise<void> {
+  await sleep(Math.max(0, dueAtEpochMs - Date.now()));
+  await ranAt(workflowInfo().workflowId);
+}
+
+/** The API-create baseline: the cheapest workflow there is to start and run. */
+export async function emptyWorkflow(): Promise<void> {}

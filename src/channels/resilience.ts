@@ -6,7 +6,9 @@
  * - open: calls fail at once with a retryable ProviderUnavailable whose `retryAfterMs` is the
  *   remaining open time (Temporal's retry policy takes it from there; no retry loop here).
  * - half-open: after `openMs`, one trial call passes; success closes, a transient failure re-opens.
- * - bulkhead: at most `maxConcurrent` calls in flight; the rest fail fast, also retryable.
+ * - bulkhead: at most `maxConcurrent` calls in flight; the rest wait up to `queueWaitMs` for a
+ *   slot (first come, first served), then fail, also retryable. A burst of due messages then waits a
+ *   few milliseconds in the worker instead of going back through Temporal's retry.
  *
  * Only transient failures count. A permanent error (invalid number, SMTP 5xx) proves the provider
  * is up and answering, so it counts as a success for the breaker.
@@ -21,6 +23,8 @@ export interface CircuitBreakerOptions {
   openMs: number;
   /** Calls allowed in flight at once (bulkhead). Default: unbounded. */
   maxConcurrent?: number;
+  /** How long a call waits for a bulkhead slot before it is rejected. Default 0: rejected at once. */
+  queueWaitMs?: number;
   /** How long a caller rejected by the bulkhead is told to wait. Default 1 000 ms. */
   bulkheadRetryAfterMs?: number;
   /** Observes state changes (log them: an open circuit is an operator-visible event). */
@@ -55,6 +59,34 @@ export function withCircuitBreaker<S extends MessageSender>(sender: S, options: 
   let openedAt = 0;
   let trialInFlight = false;
   let inFlight = 0;
+  /** Calls waiting for a slot, oldest first: a released slot passes straight to the next. */
+  const waiting: Array<() => void> = [];
+  const queueWaitMs = options.queueWaitMs ?? 0;
+
+  function acquire(): Promise<boolean> | boolean {
+    if (inFlight < maxConcurrent) {
+      inFlight += 1;
+      return true;
+    }
+    if (queueWaitMs <= 0) return false;
+    return new Promise((resolve) => {
+      const grant = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        waiting.splice(waiting.indexOf(grant), 1);
+        resolve(false);
+      }, queueWaitMs);
+      waiting.push(grant);
+    });
+  }
+
+  function release() {
+    const next = waiting.shift();
+    if (next) next();
+    else inFlight -= 1;
+  }
 
   function moveTo(next: CircuitState) {
     if (next === state) return;
@@ -81,11 +113,15 @@ export function withCircuitBreaker<S extends MessageSender>(sender: S, options: 
       trial = true;
       trialInFlight = true;
     }
-    if (inFlight >= maxConcurrent) {
+    if (!(await acquire())) {
       if (trial) trialInFlight = false;
       throw unavailable(`bulkhead full (${maxConcurrent} calls in flight)`, options.bulkheadRetryAfterMs ?? 1_000);
     }
-    inFlight += 1;
+    if (!trial && state === 'open') {
+      // Opened while this call waited for its slot.
+      release();
+      throw unavailable('circuit open after repeated failures', openedAt + options.openMs - now());
+    }
     try {
       const result = await (sender.send as (m: OutboundMessage, ...r: unknown[]) => Promise<ProviderAcceptance>)(message, ...rest);
       consecutiveFailures = 0;
@@ -104,7 +140,7 @@ export function withCircuitBreaker<S extends MessageSender>(sender: S, options: 
       }
       throw error;
     } finally {
-      inFlight -= 1;
+      release();
       if (trial) trialInFlight = false;
     }
   };

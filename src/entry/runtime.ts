@@ -40,7 +40,7 @@ import { createSchedulePersistence } from '../schedules/persistence.js';
 import { createScheduleService } from '../schedules/service.js';
 import { createUserPersistence } from '../users/persistence.js';
 import { createUserService } from '../users/service.js';
-import { createChimeWorker } from '../temporal/worker.js';
+import { createChimeWorker, type WorkerTuning } from '../temporal/worker.js';
 
 /** The embedded stack's tenant (production creates tenants and keys with `npx chime keys create`). */
 export const DEFAULT_TENANT = TenantId('default');
@@ -96,6 +96,7 @@ export function createSenders(config: Config): Senders {
       failureThreshold: config.breaker.failures,
       openMs: config.breaker.openMs,
       maxConcurrent: config.breaker.maxConcurrent,
+      queueWaitMs: config.breaker.queueWaitMs,
     });
   const senders = { email: guard(email), sms: guard(sms) };
   return {
@@ -154,6 +155,21 @@ export function activitiesFor(db: Kysely<Database>, senders: Partial<Record<Chan
 }
 export type WorkerActivities = ReturnType<typeof activitiesFor>;
 
+/**
+ * Slots and cache from configuration. Pollers scale with the backlog (a burst of due reminders
+ * fills the slots at once; an idle worker keeps one poll open).
+ */
+export function workerTuning({ worker }: Pick<Config, 'worker'>): WorkerTuning {
+  return {
+    maxConcurrentWorkflowTaskExecutions: worker.maxConcurrentWorkflowTasks,
+    maxConcurrentActivityTaskExecutions: worker.maxConcurrentActivities,
+    maxConcurrentLocalActivityExecutions: worker.maxConcurrentLocalActivities,
+    maxCachedWorkflows: worker.maxCachedWorkflows,
+    workflowTaskPollerBehavior: { type: 'autoscaling' },
+    activityTaskPollerBehavior: { type: 'autoscaling' },
+  };
+}
+
 export async function startWorker(
   config: Config,
   storage: OpenedDatabase,
@@ -165,6 +181,7 @@ export async function startWorker(
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities: activitiesFor(storage.db, senders.senders),
+    tuning: workerTuning(config),
     ...dataConverterOf(config),
   });
   const done = worker.run();

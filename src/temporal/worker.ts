@@ -3,7 +3,7 @@
  * tests so they all run the same workflow bundle with the same options.
  */
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { BundleOptions } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import type { ReminderActivities } from '../../activities/index.js';
@@ -33,7 +33,22 @@ export interface ChimeWorkerOptions {
   workflowBundle?: { codePath: string } | WorkflowBundleWithSourceMap;
   /** Payload encryption (src/temporal/data-converter.ts); the API's client must use the same keys. */
   dataConverter?: DataConverter;
+  /** Slots, pollers and the sticky cache (see WorkerTuning). */
+  tuning?: WorkerTuning;
 }
+
+/** The worker's capacity knobs, from configuration (CHIME_WORKER_*). */
+export type WorkerTuning = Partial<
+  Pick<
+    WorkerOptions,
+    | 'maxConcurrentWorkflowTaskExecutions'
+    | 'maxConcurrentActivityTaskExecutions'
+    | 'maxConcurrentLocalActivityExecutions'
+    | 'maxCachedWorkflows'
+    | 'workflowTaskPollerBehavior'
+    | 'activityTaskPollerBehavior'
+  >
+>;
 
 export async function createChimeWorker(options: ChimeWorkerOptions): Promise<Worker> {
   const workflowBundle = options.workflowBundle ?? (await bundleWorkflows());
@@ -44,5 +59,6 @@ export async function createChimeWorker(options: ChimeWorkerOptions): Promise<Wo
     workflowBundle,
     activities: options.activities,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    ...options.tuning,
   });
 }

@@ -2,7 +2,7 @@
  * Circuit breaker and bulkhead around a sender. The breaker's clock is injected, so open → half-open
  * needs no sleeping; the "provider down for a while, then back" case runs against the fake Twilio.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { withCircuitBreaker, type CircuitState } from '../../src/channels/resilience.js';
 import { createTwilioSmsSender } from '../../src/channels/sms-twilio.js';
 import type { MessageSender, OutboundMessage, ProviderAcceptance } from '../../src/domain/delivery.js';
@@ -133,6 +133,43 @@ describe('bulkhead', () => {
     await Promise.all(inFlight);
     await guarded.send(message);
     expect(provider.calls()).toBe(3);
+  });
+
+  it('lets a call wait up to queueWaitMs for a slot, first come first served, then turns it back retryable', async () => {
+    vi.useFakeTimers();
+    try {
+      const releases: (() => void)[] = [];
+      const order: string[] = [];
+      const sender: MessageSender = {
+        channel: 'sms',
+        send: (m) => {
+          order.push(m.idempotencyKey);
+          return new Promise<ProviderAcceptance>((resolve) => releases.push(() => resolve(ok)));
+        },
+      };
+      const guarded = withCircuitBreaker(sender, { failureThreshold: 5, openMs: 1_000, maxConcurrent: 1, queueWaitMs: 100 });
+      const send = (key: string) => guarded.send({ ...message, idempotencyKey: key });
+      const first = send('a');
+      const second = send('b'); // waits for a's slot
+      const third = failure(send('c')); // waits behind b
+      await vi.advanceTimersByTimeAsync(50);
+      expect(order).toEqual(['a']);
+      releases.shift()!(); // a done: its slot goes to b, never to a newcomer
+      await first;
+      await vi.advanceTimersByTimeAsync(0);
+      expect(order).toEqual(['a', 'b']);
+      expect(guarded.breaker().inFlight).toBe(1);
+      await vi.advanceTimersByTimeAsync(60); // c has waited 110 ms: turned back
+      const rejected = await third;
+      expect(rejected.type).toBe(ChimeErrorType.ProviderUnavailable);
+      expect(rejected.permanent).toBe(false);
+      releases.shift()!();
+      await second;
+      expect(guarded.breaker().inFlight).toBe(0);
+      expect(order).toEqual(['a', 'b']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
