@@ -66,6 +66,31 @@ describe('POST /v1/reminders', () => {
     ]);
   });
 
+  it('costs the server one task-queue activity per due occurrence: decide and record run as local activities', async () => {
+    const reminder = await stack.api.reminders.create({
+      userId: 'lea',
+      email: 'lea@example.com',
+      title: 'Once',
+      body: 'Just once.',
+      recurrence: { dtstart: utcWallTime(1_500), tzid: 'UTC' },
+    });
+    const handle = stack.client.workflow.getHandle<typeof reminderWorkflow>(reminder.workflowId);
+    const result = await handle.result();
+    expect(result.decisions.map((d) => d.kind)).toEqual(['delivered']);
+    const events = (await handle.fetchHistory()).events ?? [];
+    const scheduled = events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+    expect(scheduled).toEqual(['deliver']);
+    // From the timer to the end: the decide marker with `deliver`, then the record marker, one upsert and the completion.
+    const fired = events.findIndex((e) => e.timerFiredEventAttributes);
+    const afterTimer = events.slice(fired + 1);
+    expect(afterTimer.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toHaveLength(1);
+    expect(afterTimer.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(2);
+    // The last occurrence completed the reminder in the database with its decision, in the same call.
+    expect((await stack.api.reminders.page({ userId: 'lea' })).data.map((r) => r.status)).toEqual(['completed']);
+    const { data: deliveries } = await stack.api.reminders.deliveries(reminder.id);
+    expect(deliveries.map((d) => d.status)).toEqual(['sent']);
+  });
+
   it('rejects an invalid rule with a problem naming the rule part', async () => {
     const error = await stack.api.reminders
       .create({
