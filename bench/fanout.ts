@@ -7,41 +7,18 @@
  *
  * Sizes: BENCH_FANOUT_SIZES=1000,10000 (default 1000,10000,100000).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
-import { resolveTool } from '../scripts/temporal-tools.mjs';
-import { loadConfig } from '../src/config.js';
 import { ScheduleId, TenantId, UserId } from '../src/domain/ids.js';
-import { activitiesFor, createSenders, openStorage } from '../src/entry/runtime.js';
 import { createSchedulePersistence } from '../src/schedules/persistence.js';
 import { createScheduleService } from '../src/schedules/service.js';
-import { startDevServer } from '../src/temporal/dev-server.js';
-import { bundleWorkflows, createChimeWorker } from '../src/temporal/worker.js';
-import { Worker } from '@temporalio/worker';
 import { emit, type Figure } from './lib/report.js';
+import { startBenchStack } from './lib/stack.js';
 
-Runtime.install({ logger: new DefaultLogger('ERROR') });
 const SIZES = (process.env.BENCH_FANOUT_SIZES ?? '1000,10000,100000').split(',').map(Number);
 const BARE_IN_FLIGHT = 100;
 
-const dataDir = await mkdtemp(path.join(os.tmpdir(), 'chime-bench-fanout-'));
-const port = 17_233 + Math.floor(Math.random() * 1_000);
-const config = loadConfig({ CHIME_DATA_DIR: dataDir, CHIME_LOG_LEVEL: 'silent', TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
-const server = await startDevServer({ cliPath: resolveTool('cli'), port });
-const storage = await openStorage(config);
-const senders = createSenders(config); // no SMTP settings: the embedded file sink
-const bundle = await bundleWorkflows(fileURLToPath(new URL('./workflows/index.ts', import.meta.url)));
-const nativeConnection = await NativeConnection.connect({ address: server.address });
-const taskQueue = 'bench-fanout';
-const chimeWorker = await createChimeWorker({ connection: nativeConnection, namespace: 'default', taskQueue, workflowBundle: bundle, activities: activitiesFor(storage.db, senders.senders) });
-const bareWorker = await Worker.create({ connection: nativeConnection, namespace: 'default', taskQueue: `${taskQueue}-bare`, workflowBundle: bundle, activities: { noop: async () => {} } });
-const running = [chimeWorker.run(), bareWorker.run()];
-const connection = await Connection.connect({ address: server.address });
-const client = new Client({ connection });
+const stack = await startBenchStack({ api: false });
+const { storage, client, taskQueue } = stack;
 const schedules = createScheduleService({ workflows: client.workflow, taskQueue, persistence: createSchedulePersistence(storage.db) });
 const tenantId = TenantId('bench');
 await storage.db.insertInto('tenants').values({ id: tenantId, name: 'bench' }).onConflict((oc) => oc.doNothing()).execute();
@@ -95,7 +72,7 @@ async function chimeFanout(size: number): Promise<number> {
 
 async function bareLoop(size: number): Promise<number> {
   const started = Date.now();
-  await client.workflow.execute('bareLoopWorkflow', { taskQueue: `${taskQueue}-bare`, workflowId: `bare-${size}-${started}`, args: [{ activities: size, inFlight: BARE_IN_FLIGHT }] });
+  await client.workflow.execute('bareLoopWorkflow', { taskQueue: stack.bareTaskQueue, workflowId: `bare-${size}-${started}`, args: [{ activities: size, inFlight: BARE_IN_FLIGHT }] });
   return (Date.now() - started) / 1000;
 }
 
@@ -103,24 +80,18 @@ console.log(`Fan-out benchmark — Node ${process.version}, ${os.cpus().length} 
 console.log('recipients | Chime: seconds, recipients/s, peak RSS | bare loop (1 no-op activity per recipient, 100 in flight,');
 console.log('           |                                        |  continuing as new every 10k): seconds, activities/s | ratio (Chime/bare)');
 const results = [];
-for (const size of SIZES) {
-  const chime = await withPeakRss(() => chimeFanout(size));
-  process.stdout.write(`${String(size).padStart(10)} | ${chime.result.toFixed(1).padStart(6)} s ${Math.round(size / chime.result).toString().padStart(6)}/s ${String(chime.peakRssMb).padStart(5)} MB | `);
-  const bare = await bareLoop(size);
-  const row = { recipients: size, chimeSeconds: chime.result, chimePerSecond: size / chime.result, peakRssMb: chime.peakRssMb, bareSeconds: bare, barePerSecond: size / bare };
-  results.push(row);
-  console.log(`${row.bareSeconds.toFixed(1).padStart(6)} s ${Math.round(row.barePerSecond).toString().padStart(6)}/s | ${(row.chimePerSecond / row.barePerSecond).toFixed(2)}x`);
+try {
+  for (const size of SIZES) {
+    const chime = await withPeakRss(() => chimeFanout(size));
+    process.stdout.write(`${String(size).padStart(10)} | ${chime.result.toFixed(1).padStart(6)} s ${Math.round(size / chime.result).toString().padStart(6)}/s ${String(chime.peakRssMb).padStart(5)} MB | `);
+    const bare = await bareLoop(size);
+    const row = { recipients: size, chimeSeconds: chime.result, chimePerSecond: size / chime.result, peakRssMb: chime.peakRssMb, bareSeconds: bare, barePerSecond: size / bare };
+    results.push(row);
+    console.log(`${row.bareSeconds.toFixed(1).padStart(6)} s ${Math.round(row.barePerSecond).toString().padStart(6)}/s | ${(row.chimePerSecond / row.barePerSecond).toFixed(2)}x`);
+  }
+} finally {
+  await stack.stop();
 }
-
-chimeWorker.shutdown();
-bareWorker.shutdown();
-await Promise.all(running);
-await nativeConnection.close();
-await connection.close();
-await senders.close();
-await storage.close();
-await server.stop();
-await rm(dataDir, { recursive: true, force: true });
 
 const figures: Figure[] = results.flatMap((row): Figure[] => [
   {
