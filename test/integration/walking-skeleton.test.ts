@@ -84,7 +84,7 @@ describe('POST /v1/reminders', () => {
     const fired = events.findIndex((e) => e.timerFiredEventAttributes);
     const afterTimer = events.slice(fired + 1);
     expect(afterTimer.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toHaveLength(1);
-    expect(afterTimer.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(2);
+    expect(afterTimer.filter((e) => e.markerRecordedEventAttributes)).toHaveLength(2);
     // The last occurrence completed the reminder in the database with its decision, in the same call.
     expect((await stack.api.reminders.page({ userId: 'lea' })).data.map((r) => r.status)).toEqual(['completed']);
     const { data: deliveries } = await stack.api.reminders.deliveries(reminder.id);
