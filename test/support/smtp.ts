@@ -186,6 +186,11 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
       });
     },
   });
+  // A client killed mid-session (the fault suite's SIGKILLed worker) resets its connection; a real
+  // server logs that and carries on — without a listener, smtp-server's 'error' would throw.
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') throw error;
+  });
   server.server.on('connection', (socket: Socket) => {
     const key = socketKey(socket.remoteAddress, socket.remotePort);
     sockets.set(key, socket);
