@@ -26,6 +26,15 @@ export default tseslint.config(
     },
   },
   {
+    // The preview page's browser module (src/api/preview-page/): served as is, no build step, no type program.
+    files: ['src/api/preview-page/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      parserOptions: { projectService: false },
+      globals: { window: 'readonly', document: 'readonly', sessionStorage: 'readonly', fetch: 'readonly', FormData: 'readonly', HTMLElement: 'readonly', Intl: 'readonly' },
+    },
+  },
+  {
     // Workflow code is replayed: no I/O, no clocks other than the workflow's, no tz database, no Intl.
     files: ['workflows/**/*.ts'],
     rules: {

@@ -63,6 +63,18 @@ export default defineConfig({
           hookTimeout: 240_000,
         },
       },
+      {
+        // The Temporal Web UI in a real browser (Debian's chromium, driven by playwright-core): a
+        // dev server with its UI and the embedded stack, started by the test file itself.
+        extends: true,
+        test: {
+          name: 'ui',
+          include: ['test/ui/**/*.test.ts'],
+          setupFiles: ['test/setup/quiet-runtime.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 240_000,
+        },
+      },
     ],
   },
 });

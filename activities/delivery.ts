@@ -6,6 +6,7 @@
  * left behind.
  */
 import type { Channel, MessageSender, ProviderAcceptance } from '../src/domain/delivery.js';
+import { NO_METRICS, type ChimeMetrics, type DeliveryOutcome } from '../src/domain/metrics.js';
 import { ChimeErrorType, DeliveryError } from '../src/domain/errors.js';
 import { redactContactPoints } from '../src/domain/redaction.js';
 import { deliveryIdempotencyKey } from '../src/domain/idempotency.js';
@@ -37,6 +38,8 @@ export interface DeliveryTarget {
   channel: Channel;
   /** Counted by per-category frequency caps. */
   category: string;
+  /** The send was moved past `occurrenceAt` on purpose (quiet hours, a snooze): its lateness is policy, not delay. */
+  deferred?: boolean;
 }
 
 /** Who it goes to and what it says, worked out after the claim (a settled key needs neither). */
@@ -46,7 +49,8 @@ export interface PreparedMessage extends Composed {
 
 /** How an attempt ended. `failed` carries the typed error; `permanent` ones are recorded on the ledger as final. */
 export type DeliveryResult =
-  | { kind: 'sent'; receipt: DeliveryReceipt }
+  /** `alreadySent`: the key was found settled as sent; nothing was sent this time. */
+  | { kind: 'sent'; receipt: DeliveryReceipt; alreadySent?: boolean }
   | { kind: 'failed'; type: string; message: string; permanent: boolean; retryAfterMs?: number; cause?: unknown }
   /** Another live attempt holds the key: try again later (it will be settled or freed). */
   | { kind: 'busy' };
@@ -60,6 +64,14 @@ export interface DeliverOptions {
   beforeProviderCall?: () => void;
   /** How long to keep trying to record a provider's acceptance while the database is away. */
   settleRetryMs: number;
+  /** Where the attempt's events are logged (an activity's logger carries its workflow and activity ids). */
+  log?: DeliveryLog;
+}
+
+/** The few fields a delivery's log lines carry: ids only, never a contact point or a message. */
+export interface DeliveryLog {
+  info(message: string, fields: Record<string, unknown>): void;
+  warn(message: string, fields: Record<string, unknown>): void;
 }
 
 /**
@@ -80,10 +92,37 @@ async function retryWhileUnavailable<T>(write: () => Promise<T>, forMs: number):
   }
 }
 
-export function createDeliverer({ senders, ledger }: { senders: Partial<Record<Channel, MessageSender>>; ledger: Pick<Ledger, 'claim' | 'settle'> }) {
+export function createDeliverer({
+  senders,
+  ledger,
+  metrics = NO_METRICS,
+}: {
+  senders: Partial<Record<Channel, MessageSender>>;
+  ledger: Pick<Ledger, 'claim' | 'settle'>;
+  metrics?: ChimeMetrics;
+}) {
   return async function deliverOnce(target: DeliveryTarget, options: DeliverOptions): Promise<DeliveryResult> {
     const { tenantId, userId, source, recurrenceId, channel } = target;
     const idempotencyKey = deliveryIdempotencyKey({ tenantId, userId, occurrence: { ...source, recurrenceId }, channel });
+    const fields = { tenantId, userId, ...source, recurrenceId, channel, idempotencyKey };
+    let result: DeliveryResult;
+    try {
+      result = await attempt(target, options, idempotencyKey);
+    } catch (error) {
+      // Thrown (not returned) errors are retried by Temporal; their messages are already redacted.
+      metrics.deliveryEnded(channel, 'retryable');
+      options.log?.warn('delivery failed', { ...fields, outcome: 'retryable', errorType: error instanceof Error ? error.name : 'unknown' });
+      throw error;
+    }
+    const outcome = outcomeOf(result);
+    metrics.deliveryEnded(channel, outcome);
+    if (result.kind === 'failed') options.log?.warn('delivery failed', { ...fields, outcome, errorType: result.type, permanent: result.permanent });
+    else options.log?.info(outcome === 'busy' ? 'delivery busy' : 'delivery settled', { ...fields, outcome, ...(result.kind === 'sent' ? { providerMessageId: result.receipt.providerMessageId } : {}) });
+    return result;
+  };
+
+  async function attempt(target: DeliveryTarget, options: DeliverOptions, idempotencyKey: string): Promise<DeliveryResult> {
+    const { tenantId, userId, source, recurrenceId, channel } = target;
     const claim = await ledger.claim(
       { idempotencyKey, tenantId, userId, source, recurrenceId, occurrenceAt: target.occurrenceAt, channel, category: target.category },
       { leaseMs: options.leaseMs, ...(options.claimant ? { claimant: options.claimant } : {}) },
@@ -93,12 +132,13 @@ export function createDeliverer({ senders, ledger }: { senders: Partial<Record<C
       const { delivery } = claim;
       if (delivery.status === 'sent') {
         const acceptedAt = (delivery.settledAt ?? delivery.claimedAt).toISOString();
-        return { kind: 'sent', receipt: { channel, idempotencyKey, provider: delivery.provider ?? 'unknown', providerMessageId: delivery.providerMessageId ?? '', acceptedAt } };
+        return { kind: 'sent', alreadySent: true, receipt: { channel, idempotencyKey, provider: delivery.provider ?? 'unknown', providerMessageId: delivery.providerMessageId ?? '', acceptedAt } };
       }
       return { kind: 'failed', type: delivery.lastError?.type ?? ChimeErrorType.ProviderRejected, message: delivery.lastError?.message ?? 'delivery failed earlier', permanent: true };
     }
     const fence = { attempt: claim.delivery.attempts }; // a stale attempt's late settle changes nothing
     let accepted = false;
+    const releaseClaim = metrics.claimTaken();
     try {
       options.beforeProviderCall?.();
       const sender = senders[channel] as RetryAwareSender | undefined;
@@ -109,6 +149,7 @@ export function createDeliverer({ senders, ledger }: { senders: Partial<Record<C
       const possibly = claim.delivery.attempts > 1 ? { possiblyAttempted: true, since: claim.delivery.createdAt } : undefined;
       const acceptance = await sender.send({ channel, to, ...message, idempotencyKey }, possibly);
       accepted = true;
+      metrics.accepted(channel, (Date.now() - target.occurrenceAt.getTime()) / 1000, target.deferred === true);
       // The provider took it: this write must not give up at a database blip, or a retry would send again.
       await retryWhileUnavailable(
         () => ledger.settle(idempotencyKey, { status: 'sent', provider: acceptance.provider, providerMessageId: acceptance.providerMessageId }, fence),
@@ -135,7 +176,15 @@ export function createDeliverer({ senders, ledger }: { senders: Partial<Record<C
         cause: error,
         ...(error.options.retryAfterMs !== undefined ? { retryAfterMs: error.options.retryAfterMs } : {}),
       };
+    } finally {
+      releaseClaim();
     }
-  };
+  }
+}
+
+function outcomeOf(result: DeliveryResult): DeliveryOutcome {
+  if (result.kind === 'busy') return 'busy';
+  if (result.kind === 'failed') return result.permanent ? 'failed' : 'retryable';
+  return result.alreadySent ? 'already_sent' : 'sent';
 }
 export type DeliverOnce = ReturnType<typeof createDeliverer>;

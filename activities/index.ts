@@ -2,7 +2,6 @@
  * Activities: every side effect of a reminder's life. Built by a factory that receives its
  * dependencies; the worker (src/entry/runtime.ts) is the one place where real ones are made.
  */
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { compileRecurrence, RecurrenceError, type Occurrence, type RecurrenceInput } from '../src/domain/recurrence/index.js';
 import { ChimeErrorType, DeliveryError, InvalidInputError } from '../src/domain/errors.js';
@@ -24,6 +23,8 @@ import type { DecisionLog } from '../src/storage/decisions.js';
 import type { ReminderStore } from '../src/storage/reminders.js';
 import type { MessageContent } from '../src/domain/templates/index.js';
 import { createComposer, recipientFacts, type StoredRecipient, type TemplateSource } from '../src/templates/compose.js';
+import { NO_METRICS, type ChimeMetrics } from '../src/domain/metrics.js';
+import { activityContext, claimantOf } from './context.js';
 import { createDeliverer, type DeliveryReceipt } from './delivery.js';
 
 /** Port: a user as the database has them now. */
@@ -45,6 +46,8 @@ export interface ActivityDependencies {
   decisions: Pick<DecisionLog, 'record'>;
   /** Keeps the stored reminder's status (what lists show) in step with its workflow. */
   reminders: Pick<ReminderStore, 'update'>;
+  /** Deliveries and decisions counted (Prometheus in the worker); none by default. */
+  metrics?: ChimeMetrics;
 }
 
 export interface PlanRequest {
@@ -93,6 +96,8 @@ export interface DeliverRequest {
   category: string;
   /** The reminder's title and body, and its template if it has one (rendered here, for this recipient, now). */
   content: MessageContent;
+  /** Quiet hours or a snooze moved the send past its scheduled instant (its lateness is policy). */
+  deferred?: boolean;
 }
 
 export type { DeliveryReceipt };
@@ -133,16 +138,6 @@ export const ActivityErrorType = {
   DeliveryInProgress: 'delivery_in_progress',
 } as const;
 
-/** The running activity's context; undefined when an activity is called outside a worker (unit tests). */
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
-}
-
-
 /** Turns a domain failure into the Temporal failure whose `type` the retry policy understands. */
 function toActivityFailure(error: unknown): unknown {
   if (error instanceof DeliveryError) {
@@ -170,8 +165,8 @@ function contactOf(preferences: Preferences, channel: Channel): string | undefin
 const decisionKind = (d: OccurrenceDecision) =>
   d.kind === 'delivered' ? (d.channels.some((c) => c.outcome === 'sent') ? 'sent' : 'failed') : d.kind;
 
-export function createActivities({ senders, recipients, templates, categories, ledger, decisions, reminders }: ActivityDependencies) {
-  const deliverOnce = createDeliverer({ senders, ledger });
+export function createActivities({ senders, recipients, templates, categories, ledger, decisions, reminders, metrics = NO_METRICS }: ActivityDependencies) {
+  const deliverOnce = createDeliverer({ senders, ledger, metrics });
   const compose = createComposer({ templates });
   async function currentRecipient(tenantId: string, userId: string, fallbackTimeZone: string): Promise<{ preferences: Preferences; stored?: StoredRecipient }> {
     const stored = await recipients.recipientOf(tenantId as TenantId, userId as UserId);
@@ -249,6 +244,7 @@ export function createActivities({ senders, recipients, templates, categories, l
     async recordDecision({ tenantId, userId, decision, sequence, reminderStatus }: RecordDecisionRequest): Promise<void> {
       const reason =
         decision.kind === 'skipped' ? decision.reason : decision.kind === 'deferred' ? decision.explanation : undefined;
+      const kind = decisionKind(decision);
       await decisions.record({
         tenantId: tenantId as TenantId,
         userId: userId as UserId,
@@ -257,7 +253,7 @@ export function createActivities({ senders, recipients, templates, categories, l
         occurrenceAt: new Date(decision.occurrence.scheduledFor),
         sequence,
         decidedAt: new Date(decision.decidedAt),
-        kind: decisionKind(decision),
+        kind,
         ...(reason !== undefined ? { reason } : {}),
         ...(decision.kind === 'deferred' ? { deferredUntil: new Date(decision.until) } : {}),
         channels: decision.kind === 'delivered' || decision.kind === 'skipped' ? decision.channels : [],
@@ -267,6 +263,17 @@ export function createActivities({ senders, recipients, templates, categories, l
       if (reminderStatus) {
         await reminders.update(tenantId as TenantId, decision.occurrence.reminderId as ReminderId, { status: reminderStatus, statusReason: null });
       }
+      // Counted once recorded (a retried record is stored once, and may count twice: a counter, not a ledger).
+      // A deferral's explanation is free text: its series are counted under the kind alone.
+      metrics.decided(kind, decision.kind === 'skipped' ? decision.reason : '');
+      activityContext()?.log.info('decision recorded', {
+        tenantId,
+        reminderId: decision.occurrence.reminderId,
+        recurrenceId: decision.occurrence.recurrenceId,
+        scheduledFor: decision.occurrence.scheduledFor,
+        kind,
+        ...(decision.kind === 'skipped' ? { reason: decision.reason } : {}),
+      });
     },
 
     /**
@@ -277,8 +284,7 @@ export function createActivities({ senders, recipients, templates, categories, l
     async deliver(request: DeliverRequest): Promise<DeliveryReceipt> {
       const { tenantId, userId, occurrence, channel } = request;
       const context = activityContext();
-      const info = context?.info;
-      const run = info?.workflowExecution;
+      const claimant = claimantOf(context);
       // Heartbeats show a dead worker within the heartbeat timeout and bring the cancellation of a
       // delivery whose reminder was paused or cancelled meanwhile. None at the start: a quick
       // delivery (most of them) then costs the server no heartbeat write at all.
@@ -293,8 +299,10 @@ export function createActivities({ senders, recipients, templates, categories, l
             occurrenceAt: new Date(occurrence.scheduledFor),
             channel,
             category: request.category,
+            ...(request.deferred ? { deferred: true } : {}),
           },
           {
+            ...(context ? { log: context.log } : {}),
             prepare: async () => {
               const { preferences, stored } = await currentRecipient(tenantId, userId, 'UTC');
               const { title, body } = request.content;
@@ -310,7 +318,7 @@ export function createActivities({ senders, recipients, templates, categories, l
             },
             leaseMs: DELIVERY_LEASE_MS,
             settleRetryMs: SETTLE_RETRY_MS,
-            ...(info && run ? { claimant: { id: `${run.workflowId}/${run.runId}/${info.activityId}`, attempt: info.attempt } } : {}),
+            ...(claimant ? { claimant } : {}),
             beforeProviderCall: () => {
               if (context?.cancellationSignal.aborted) throw new CancelledFailure('the reminder stopped before the provider was called');
             },

@@ -4,7 +4,6 @@
  * recipient's preferences as they are now, the layered policy, caps, `decide`, and the delivery
  * ledger. The audience is read page by page from the database, never carried in workflow history.
  */
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { sentOutcome, type ChannelOutcome } from '../src/domain/decisions.js';
 import type { Channel } from '../src/domain/delivery.js';
@@ -20,7 +19,9 @@ import type { Deferral, ScheduleRunStore } from '../src/storage/schedule-runs.js
 import type { ScheduleStore } from '../src/storage/schedules.js';
 import type { RecurrenceInput } from '../src/domain/recurrence/index.js';
 import { createComposer, oncePerBatch, recipientFacts, type Compose, type StoredRecipient, type TemplateSource } from '../src/templates/compose.js';
-import type { DeliverOnce } from './delivery.js';
+import { activityContext, claimantOf } from './context.js';
+import type { DeliverOnce, DeliveryLog } from './delivery.js';
+import { NO_METRICS, type ChimeMetrics } from '../src/domain/metrics.js';
 
 export interface ScheduleActivityDependencies {
   deliverOnce: DeliverOnce;
@@ -31,6 +32,8 @@ export interface ScheduleActivityDependencies {
   ledger: Pick<Ledger, 'countSent'>;
   users: { recipientsOfMany(tenantId: TenantId, userIds: readonly UserId[]): Promise<Map<UserId, StoredRecipient>> };
   templates: TemplateSource;
+  /** Decisions counted (Prometheus in the worker); none by default. */
+  metrics?: ChimeMetrics;
 }
 
 /** A bucket member as the workflow carries it: which recipients, which occurrence. */
@@ -129,7 +132,7 @@ async function mapPooled<T, R>(items: readonly T[], limit: number, run: (item: T
   return results;
 }
 
-export function createScheduleActivities({ deliverOnce, schedules, audiences, runs, categories, ledger, users, templates }: ScheduleActivityDependencies) {
+export function createScheduleActivities({ deliverOnce, schedules, audiences, runs, categories, ledger, users, templates, metrics = NO_METRICS }: ScheduleActivityDependencies) {
   /** A composer for one page: its tenant template is read once, whatever the page's size. */
   const composerForPage = (): Compose => createComposer({ templates: oncePerBatch(templates) });
 
@@ -149,6 +152,7 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
       schedule: NonNullable<Awaited<ReturnType<typeof loadSchedule>>>;
       policy: ReturnType<typeof resolvePolicy>;
       claimant?: { id: string; attempt: number };
+      log?: DeliveryLog;
       now: number;
       deliveryWindowMs: number;
       windowClosed: boolean;
@@ -193,7 +197,7 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
         continue;
       }
       const result = await deliverOnce(
-        { tenantId, userId: recipient.userId, source: { scheduleId }, recurrenceId: occurrence.recurrenceId, occurrenceAt, channel: verdict.channel, category: schedule.category },
+        { tenantId, userId: recipient.userId, source: { scheduleId }, recurrenceId: occurrence.recurrenceId, occurrenceAt, channel: verdict.channel, category: schedule.category, ...(sequence > 0 ? { deferred: true } : {}) },
         {
           prepare: async () => {
             const { title, body } = schedule.content;
@@ -210,6 +214,7 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
           leaseMs: DELIVERY_LEASE_MS,
           settleRetryMs: SETTLE_RETRY_MS,
           ...(context.claimant ? { claimant: context.claimant } : {}),
+          ...(context.log ? { log: context.log } : {}),
         },
       );
       if (result.kind === 'sent') {
@@ -241,22 +246,8 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
     };
   }
 
-  function claimantOf(): { id: string; attempt: number } | undefined {
-    try {
-      const { info } = Context.current();
-      const run = info.workflowExecution;
-      return run ? { id: `${run.workflowId}/${run.runId}/${info.activityId}`, attempt: info.attempt } : undefined;
-    } catch {
-      return undefined; // called outside a worker (tests)
-    }
-  }
-
   function heartbeat(details?: unknown) {
-    try {
-      Context.current().heartbeat(details);
-    } catch {
-      // outside a worker
-    }
+    activityContext()?.heartbeat(details);
   }
 
   /** Records what a page decided, defers who waits for quiet hours, and fails the page if a provider was away. */
@@ -270,6 +261,7 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
     const deferrals = results.flatMap((r) => (r.deferral ? [r.deferral] : []));
     await runs.defer(tenantId, scheduleId, deferrals);
     await runs.record({ tenantId, scheduleId, ...run }, decisions, new Date());
+    for (const d of decisions) metrics.decided(d.kind, d.kind === 'skipped' ? (d.reason ?? '') : '');
     const transient = results.find((r) => r.transient !== undefined)?.transient;
     if (transient !== undefined) {
       // Retried by Temporal: recipients recorded above are passed over, the rest are served again.
@@ -335,7 +327,8 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
       const done = await runs.decided({ tenantId, scheduleId, recurrenceId: member.recurrenceId }, page.map((u) => u.id), 0);
       const policy = resolvePolicy(await categories.categoryPolicyOf(tenantId, schedule.category), schedule.policy as PolicyOverrides);
       const claimant = claimantOf();
-      const context = { tenantId, scheduleId, schedule, policy, ...(claimant ? { claimant } : {}), now: request.nowEpochMs, deliveryWindowMs: request.deliveryWindowMs, windowClosed: request.windowClosed ?? false, compose: composerForPage() };
+      const log = activityContext()?.log;
+      const context = { tenantId, scheduleId, schedule, policy, ...(claimant ? { claimant } : {}), ...(log ? { log } : {}), now: request.nowEpochMs, deliveryWindowMs: request.deliveryWindowMs, windowClosed: request.windowClosed ?? false, compose: composerForPage() };
       let served = 0;
       const results = await mapPooled(
         page.filter((u) => !done.has(u.id)),
@@ -366,7 +359,8 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
       const stored = await users.recipientsOfMany(tenantId, due.map((d) => d.userId));
       const policy = resolvePolicy(await categories.categoryPolicyOf(tenantId, schedule.category), schedule.policy as PolicyOverrides);
       const claimant = claimantOf();
-      const context = { tenantId, scheduleId, schedule, policy, ...(claimant ? { claimant } : {}), now: request.nowEpochMs, deliveryWindowMs: request.deliveryWindowMs, windowClosed: false, compose: composerForPage() };
+      const log = activityContext()?.log;
+      const context = { tenantId, scheduleId, schedule, policy, ...(claimant ? { claimant } : {}), ...(log ? { log } : {}), now: request.nowEpochMs, deliveryWindowMs: request.deliveryWindowMs, windowClosed: false, compose: composerForPage() };
       // Grouped by occurrence and run, so each group's decisions count into its own run.
       const groups = new Map<string, Deferral[]>();
       for (const d of due) groups.set(`${d.recurrenceId}\u0000${d.zone}`, [...(groups.get(`${d.recurrenceId}\u0000${d.zone}`) ?? []), d]);

@@ -4,6 +4,7 @@
  */
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65_535 });
@@ -20,6 +21,20 @@ export const ConfigSchema = Type.Object({
     /** Ports of the embedded dev server that `npm start` launches. */
     devServerPort: Port,
     uiPort: Port,
+    /** TLS to the frontend (TEMPORAL_TLS, implied by an API key or any TLS file); absent: plaintext. Paths are checked readable PEM files. */
+    tls: Type.Optional(
+      Type.Object({
+        /** mTLS client certificate and its private key: both or neither. */
+        clientCertPath: Type.Optional(Type.String({ minLength: 1 })),
+        clientKeyPath: Type.Optional(Type.String({ minLength: 1 })),
+        /** CA certificate(s) of the server; unset: the system's roots (Temporal Cloud). */
+        serverCaPath: Type.Optional(Type.String({ minLength: 1 })),
+        /** TLS server name (SNI and certificate check) when it is not the address's host. */
+        serverName: Type.Optional(Type.String({ minLength: 1 })),
+      }),
+    ),
+    /** Temporal Cloud API key, sent as a bearer token over TLS. Never logged. */
+    apiKey: Type.Optional(Type.String({ minLength: 1 })),
   }),
   api: Type.Object({
     host: Type.String({ minLength: 1 }),
@@ -64,6 +79,11 @@ export const ConfigSchema = Type.Object({
     maxConcurrentLocalActivities: Type.Integer({ minimum: 1 }),
     /** Workflows kept in memory between tasks; sleeping reminders past this are evicted and replayed when they wake. */
     maxCachedWorkflows: Type.Integer({ minimum: 0 }),
+    /** Long polls kept open for workflow tasks and for activity tasks: a fixed number, not scaled with the backlog. */
+    workflowTaskPollers: Type.Integer({ minimum: 2 }),
+    activityTaskPollers: Type.Integer({ minimum: 1 }),
+    /** On SIGTERM/SIGINT: how long in-flight activities may run on after polling stops, before they are cancelled. */
+    shutdownGraceMs: Type.Integer({ minimum: 0 }),
   }),
   retention: Type.Object({
     /** HTTP Idempotency-Key records (IETF draft: at least 24 h). */
@@ -93,6 +113,13 @@ export const ConfigSchema = Type.Object({
   logLevel: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
   ),
+  /** Prometheus endpoints (`host:port`); absent: not served. The API serves `/metrics` on its own port. */
+  metrics: Type.Object({
+    /** The worker's `/metrics` (deliveries, decisions, lateness, providers, breakers, ledger claims). */
+    workerAddress: Type.Optional(Type.String({ minLength: 3 })),
+    /** The Temporal SDK's own `/metrics` in the worker process (task latencies, slots, pollers, cache). */
+    temporalAddress: Type.Optional(Type.String({ minLength: 3 })),
+  }),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -127,6 +154,74 @@ function opt(env: Env, name: string): string | undefined {
   return raw === undefined || raw === '' ? undefined : raw;
 }
 
+/** A readable PEM file named by `name` (resolved against the working directory), or undefined when unset. */
+function pemFile(env: Env, name: string): string | undefined {
+  const raw = opt(env, name);
+  if (raw === undefined) return undefined;
+  const file = path.resolve(raw);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a directory, not a file' : (code ?? String(error));
+    throw new ConfigError(`${name}: cannot read ${file} (${why})`);
+  }
+  if (!text.includes('-----BEGIN ')) throw new ConfigError(`${name}: ${file} is not a PEM file (no "-----BEGIN" line)`);
+  return file;
+}
+
+/**
+ * The Temporal connection's TLS and API key (Temporal Cloud, a cluster behind TLS or mTLS), checked
+ * here so that a wrong setting stops `npm run worker` / `npm run api` at start, naming its variable.
+ * src/temporal/connection.ts turns them into connection options. The API key never appears in an error.
+ */
+function temporalSecurity(env: Env): { tls?: NonNullable<Config['temporal']['tls']>; apiKey?: string } {
+  const apiKey = opt(env, 'TEMPORAL_API_KEY');
+  const explicit = opt(env, 'TEMPORAL_TLS') === undefined ? undefined : bool(env, 'TEMPORAL_TLS', false);
+  const tlsVariables = ['TEMPORAL_API_KEY', 'TEMPORAL_TLS_CERT_PATH', 'TEMPORAL_TLS_KEY_PATH', 'TEMPORAL_TLS_CA_PATH', 'TEMPORAL_TLS_SERVER_NAME'].filter((name) => opt(env, name) !== undefined);
+  if (explicit === false && tlsVariables.length > 0) {
+    const why = tlsVariables[0] === 'TEMPORAL_API_KEY' ? 'an API key is only sent over TLS' : 'it is a TLS setting';
+    throw new ConfigError(`${tlsVariables[0]} is set but TEMPORAL_TLS=false (${why}): unset TEMPORAL_TLS or set it to true`);
+  }
+  if ((opt(env, 'TEMPORAL_TLS_CERT_PATH') === undefined) !== (opt(env, 'TEMPORAL_TLS_KEY_PATH') === undefined)) {
+    const [set, missing] = opt(env, 'TEMPORAL_TLS_CERT_PATH') ? ['TEMPORAL_TLS_CERT_PATH', 'TEMPORAL_TLS_KEY_PATH'] : ['TEMPORAL_TLS_KEY_PATH', 'TEMPORAL_TLS_CERT_PATH'];
+    throw new ConfigError(`${set} is set without ${missing}: the mTLS client certificate and its key go together (set both or neither)`);
+  }
+  const clientCertPath = pemFile(env, 'TEMPORAL_TLS_CERT_PATH');
+  const clientKeyPath = pemFile(env, 'TEMPORAL_TLS_KEY_PATH');
+  const serverCaPath = pemFile(env, 'TEMPORAL_TLS_CA_PATH');
+  const serverName = opt(env, 'TEMPORAL_TLS_SERVER_NAME');
+  const tls = explicit ?? tlsVariables.length > 0;
+  return {
+    ...(tls
+      ? {
+          tls: {
+            ...(clientCertPath && clientKeyPath ? { clientCertPath, clientKeyPath } : {}),
+            ...(serverCaPath ? { serverCaPath } : {}),
+            ...(serverName ? { serverName } : {}),
+          },
+        }
+      : {}),
+    ...(apiKey ? { apiKey } : {}),
+  };
+}
+
+/** `host:port` to listen on (port 0: any free port); set to the empty string to listen nowhere. */
+function listenAddress(env: Env, name: string, fallback: string): string | undefined {
+  const raw = env[name] ?? fallback;
+  if (raw === '') return undefined;
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
+  if (!match || Number(match[2]) > 65_535) throw new ConfigError(`${name} must be host:port (e.g. 0.0.0.0:9464), or empty to turn it off; got "${raw}"`);
+  return raw;
+}
+
+/** Splits a `host:port` from `listenAddress`. */
+export function hostAndPort(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(':');
+  return { host: address.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(at + 1)) };
+}
+
 /** Builds the configuration from environment variables (documented in the README). */
 /** Three segments: about 450 GSM-7 characters, or 200 in UCS-2 (Arabic, Chinese, emoji). */
 export const DEFAULT_SMS_MAX_SEGMENTS = 3;
@@ -143,6 +238,7 @@ export function loadConfig(env: Env = process.env): Config {
       taskQueue: opt(env, 'CHIME_TASK_QUEUE') ?? 'chime',
       devServerPort,
       uiPort: int(env, 'TEMPORAL_UI_PORT', 8233),
+      ...temporalSecurity(env),
     },
     api: {
       host: opt(env, 'CHIME_API_HOST') ?? '127.0.0.1',
@@ -180,6 +276,9 @@ export function loadConfig(env: Env = process.env): Config {
       maxConcurrentActivities: int(env, 'CHIME_WORKER_MAX_ACTIVITIES', 100),
       maxConcurrentLocalActivities: int(env, 'CHIME_WORKER_MAX_LOCAL_ACTIVITIES', 100),
       maxCachedWorkflows: int(env, 'CHIME_WORKER_MAX_CACHED_WORKFLOWS', 2_000),
+      workflowTaskPollers: int(env, 'CHIME_WORKER_WORKFLOW_POLLERS', 2),
+      activityTaskPollers: int(env, 'CHIME_WORKER_ACTIVITY_POLLERS', 2),
+      shutdownGraceMs: int(env, 'CHIME_WORKER_SHUTDOWN_GRACE_MS', 30_000),
     },
     retention: {
       idempotencyHours: int(env, 'CHIME_IDEMPOTENCY_RETENTION_HOURS', 24),
@@ -196,6 +295,10 @@ export function loadConfig(env: Env = process.env): Config {
     codecUiOrigin: opt(env, 'CHIME_CODEC_UI_ORIGIN'),
     codecOpenOnLoopback: bool(env, 'CHIME_CODEC_OPEN_ON_LOOPBACK', false),
     logLevel: opt(env, 'CHIME_LOG_LEVEL') ?? 'info',
+    metrics: {
+      workerAddress: listenAddress(env, 'CHIME_WORKER_METRICS_ADDRESS', '127.0.0.1:9464'),
+      temporalAddress: listenAddress(env, 'TEMPORAL_METRICS_ADDRESS', '127.0.0.1:9465'),
+    },
   };
   // Drop undefined optionals so the schema sees them as absent.
   const cleaned = JSON.parse(JSON.stringify(candidate)) as unknown;

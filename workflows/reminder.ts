@@ -525,7 +525,18 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
             scheduleToCloseTimeout: Math.max(sendBy - Date.now(), MIN_DELIVERY_WINDOW_MS),
             summary: `${verdict.channel} for ${c.occurrence.local}`,
           },
-          [{ tenantId, userId, occurrence: refOf(c.occurrence), channel: verdict.channel, category: definition.category, content: definition.content }],
+          [
+            {
+              tenantId,
+              userId,
+              occurrence: refOf(c.occurrence),
+              channel: verdict.channel,
+              category: definition.category,
+              content: definition.content,
+              // For the lateness metric only (an input field, not a command: replay is unaffected).
+              ...(c.deferredAt !== undefined || c.snoozedUntil !== undefined ? { deferred: true } : {}),
+            },
+          ],
         )
         .then(
           (receipt): DeliveryResult => ({ kind: 'sent', receipt }),

@@ -3,9 +3,10 @@
  * tests `inject` into the very same app. Shared services arrive as dependencies; nothing here reads
  * the environment.
  */
+import { randomUUID } from 'node:crypto';
 import { Ajv } from 'ajv';
 import formats from 'ajv-formats';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -27,6 +28,10 @@ import { scheduleRoutes } from './routes/schedules.js';
 import { templateRoutes } from './routes/templates.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { userRoutes } from './routes/users.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { previewPageRoutes } from './routes/preview-page.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import type { Registry } from '../observability/metrics.js';
 
 export interface AppDependencies {
   reminders: ReminderService;
@@ -45,6 +50,10 @@ export interface AppDependencies {
   /** Failed authentications per minute per client address before it is refused without a lookup (default 30). */
   authFailuresPerMinute?: number;
   logLevel?: string;
+  /** The process's JSON logger (a new one at `logLevel` if absent): request lines carry the request id and, once authenticated, the tenant. */
+  logger?: Logger;
+  /** Served at `GET /metrics` with the API's request metrics added to it; absent: no `/metrics`. */
+  metricsRegistry?: Registry;
 }
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -61,7 +70,13 @@ function validator(coerceTypes: false | 'array'): Ajv {
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: deps.logLevel ?? 'info', redact: ['req.headers.authorization'] },
+    loggerInstance: (deps.logger ?? createLogger({ level: deps.logLevel ?? 'info', service: 'api' })) as FastifyBaseLogger,
+    // A caller's X-Request-Id is kept (ids only: at most 128 visible characters); else a new one. Echoed on every answer.
+    requestIdHeader: 'x-request-id',
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[\x21-\x7e]{1,128}$/.test(given) ? given : randomUUID();
+    },
     bodyLimit: BODY_LIMIT_BYTES,
     // Errors the router raises before any route (malformed URL, over-long path parameter) are problems too.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
@@ -80,7 +95,16 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const others = validator('array');
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodies : others).compile(schema));
   app.addHook('onRoute', declareIdempotencyKey);
+  // The ids a request is about (`/v1/reminders/:reminderId`…) go on its log lines: after validation, so they are well formed.
+  app.addHook('preHandler', async (request, reply) => {
+    const ids = Object.entries((request.params ?? {}) as Record<string, unknown>).filter(([key, value]) => key.endsWith('Id') && typeof value === 'string');
+    if (ids.length > 0) request.log = reply.log = request.log.child(Object.fromEntries(ids));
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
   installErrorHandler(app);
+  if (deps.metricsRegistry) await app.register(metricsRoutes, { registry: deps.metricsRegistry });
 
   // OpenAPI 3.1 generated from the route schemas that validate requests: one source of truth.
   await app.register(swagger, {
@@ -130,5 +154,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(scheduleRoutes, { schedules: deps.schedules });
   await app.register(templateRoutes, { templates: deps.templates });
   await app.register(apiKeyRoutes, { apiKeys: deps.keys });
+  await app.register(previewPageRoutes); // GET /preview: the schedule preview page, served from src/api/preview-page/
   return app;
 }

@@ -68,6 +68,8 @@ async function auth(app: FastifyInstance, { keys, maxFailuresPerMinute = 30 }: {
       throw new ApiError(401, ProblemType.Unauthenticated, 'A valid API key is required (Authorization: Bearer chime_…)');
     }
     request.principal = found.principal;
+    // Every later line of this request (its "request completed" too) names its tenant and key (ids, never the secret).
+    request.log = reply.log = request.log.child({ tenantId: found.principal.tenantId, keyId: found.principal.keyId });
   });
 }
 

@@ -12,6 +12,7 @@ import { createDeliverer } from '../../activities/delivery.js';
 import { createComposer } from '../templates/compose.js';
 import type { DataConverter } from '@temporalio/common';
 import { createEncryptionCodec, parseEncryptionKeys } from '../temporal/codec.js';
+import { connectionOptions } from '../temporal/connection.js';
 import { dataConverterFor } from '../temporal/data-converter.js';
 import { codecRoutes } from '../api/routes/codec.js';
 import { createAuthFailureLimiter } from '../api/auth.js';
@@ -20,10 +21,16 @@ import { createScheduleActivities } from '../../activities/schedules.js';
 import { buildApp } from '../api/app.js';
 import { createFileEmailSender, createSmtpEmailSender } from '../channels/email.js';
 import { withCircuitBreaker } from '../channels/resilience.js';
+import { withCallTiming } from '../channels/timed.js';
+import { NO_METRICS, type ChimeMetrics } from '../domain/metrics.js';
 import { createFileSmsSender } from '../channels/sms-file.js';
 import { createTwilioSmsSender } from '../channels/sms-twilio.js';
-import { DEFAULT_SMS_MAX_SEGMENTS, type Config } from '../config.js';
-import type { Channel, MessageSender } from '../domain/delivery.js';
+import { DEFAULT_SMS_MAX_SEGMENTS, hostAndPort, type Config } from '../config.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { createDeliveryMetrics, createRegistry, type Registry } from '../observability/metrics.js';
+import { serveMetrics, type MetricsServer } from '../observability/metrics-server.js';
+import { installTemporalRuntime } from '../temporal/runtime.js';
+import { CHANNELS, type Channel, type MessageSender } from '../domain/delivery.js';
 import { TenantId } from '../domain/ids.js';
 import { createReminderService } from '../reminders/service.js';
 import { twilioStatusRoutes } from '../api/routes/twilio-status.js';
@@ -87,17 +94,21 @@ function smsSender(config: Config): [MessageSender, string] {
   return [createFileSmsSender({ dir }), `SMS to files in ${dir}`];
 }
 
-/** Every provider behind its own circuit breaker and bulkhead. */
-export function createSenders(config: Config): Senders {
+/** Every provider behind its own circuit breaker and bulkhead; its calls and breaker states counted. */
+export function createSenders(config: Config, metrics: ChimeMetrics = NO_METRICS): Senders {
   const [email, emailWhere] = emailSender(config);
   const [sms, smsWhere] = smsSender(config);
   const guard = <S extends MessageSender>(sender: S) =>
-    withCircuitBreaker(sender, {
-      failureThreshold: config.breaker.failures,
-      openMs: config.breaker.openMs,
-      maxConcurrent: config.breaker.maxConcurrent,
-      queueWaitMs: config.breaker.queueWaitMs,
-    });
+    withCircuitBreaker(
+      withCallTiming(sender, (seconds, outcome) => metrics.providerCall(sender.channel, seconds, outcome)),
+      {
+        failureThreshold: config.breaker.failures,
+        openMs: config.breaker.openMs,
+        maxConcurrent: config.breaker.maxConcurrent,
+        queueWaitMs: config.breaker.queueWaitMs,
+        onStateChange: (state) => metrics.breakerChanged(sender.channel, state),
+      },
+    );
   const senders = { email: guard(email), sms: guard(sms) };
   return {
     senders,
@@ -136,13 +147,14 @@ export function activityDependencies(db: Kysely<Database>, senders: Partial<Reco
 }
 
 /** The worker's activities (reminders and audience schedules) over the database and the channel senders. */
-export function activitiesFor(db: Kysely<Database>, senders: Partial<Record<Channel, MessageSender>>) {
+export function activitiesFor(db: Kysely<Database>, senders: Partial<Record<Channel, MessageSender>>, metrics: ChimeMetrics = NO_METRICS) {
   const deps = activityDependencies(db, senders);
   const stores = createStores(db);
   return {
-    ...createActivities(deps),
+    ...createActivities({ ...deps, metrics }),
     ...createScheduleActivities({
-      deliverOnce: createDeliverer({ senders, ledger: stores.ledger }),
+      metrics,
+      deliverOnce: createDeliverer({ senders, ledger: stores.ledger, metrics }),
       schedules: stores.schedules,
       audiences: stores.audiences,
       runs: stores.scheduleRuns,
@@ -156,8 +168,7 @@ export function activitiesFor(db: Kysely<Database>, senders: Partial<Record<Chan
 export type WorkerActivities = ReturnType<typeof activitiesFor>;
 
 /**
- * Slots and cache from configuration. Pollers scale with the backlog (a burst of due reminders
- * fills the slots at once; an idle worker keeps one poll open).
+ * Slots, pollers and cache from configuration (docs/performance.md says how the defaults were chosen).
  */
 export function workerTuning({ worker }: Pick<Config, 'worker'>): WorkerTuning {
   return {
@@ -165,23 +176,46 @@ export function workerTuning({ worker }: Pick<Config, 'worker'>): WorkerTuning {
     maxConcurrentActivityTaskExecutions: worker.maxConcurrentActivities,
     maxConcurrentLocalActivityExecutions: worker.maxConcurrentLocalActivities,
     maxCachedWorkflows: worker.maxCachedWorkflows,
-    workflowTaskPollerBehavior: { type: 'autoscaling' },
-    activityTaskPollerBehavior: { type: 'autoscaling' },
+    // Fixed, few pollers: pollers scaling with the backlog took every new reminder's first task at
+    // once, and a single-shard server then answered starts (API creates) at half its rate.
+    workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: worker.workflowTaskPollers },
+    activityTaskPollerBehavior: { type: 'simple-maximum', maximum: worker.activityTaskPollers },
   };
+}
+
+/** One process's logs and metrics: one JSON logger and one registry (`npm start` shares them between its API and worker). */
+export interface Observability {
+  logger: Logger;
+  registry: Registry;
+  metrics: ChimeMetrics;
+}
+
+/**
+ * Sets up a process's logs and metrics. A process that runs a worker also installs the Temporal
+ * SDK's runtime here, before any worker connects: SDK logs through the same logger, SDK metrics at
+ * TEMPORAL_METRICS_ADDRESS.
+ */
+export function observe(config: Pick<Config, 'logLevel' | 'metrics'>, service: 'chime' | 'worker' | 'api', { runsWorker }: { runsWorker: boolean }): Observability {
+  const logger = createLogger({ level: config.logLevel, service });
+  if (runsWorker) installTemporalRuntime({ logger, ...(config.metrics.temporalAddress ? { metricsAddress: config.metrics.temporalAddress } : {}) });
+  const registry = createRegistry();
+  return { logger, registry, metrics: createDeliveryMetrics(registry, CHANNELS) };
 }
 
 export async function startWorker(
   config: Config,
   storage: OpenedDatabase,
   senders: Senders,
+  observability: Observability = observe(config, 'worker', { runsWorker: false }),
 ): Promise<{ worker: Worker; done: Promise<void>; close(): Promise<void> }> {
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(connectionOptions(config.temporal));
   const worker = await createChimeWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: activitiesFor(storage.db, senders.senders),
+    activities: activitiesFor(storage.db, senders.senders, observability.metrics),
     tuning: workerTuning(config),
+    shutdownGraceMs: config.worker.shutdownGraceMs,
     ...dataConverterOf(config),
   });
   const done = worker.run();
@@ -196,14 +230,21 @@ export async function startWorker(
   };
 }
 
+/** The worker process's `/metrics` at CHIME_WORKER_METRICS_ADDRESS (entry points only: tests run many workers in one process). */
+export async function serveWorkerMetrics(config: Pick<Config, 'metrics'>, observability: Observability): Promise<MetricsServer | undefined> {
+  return config.metrics.workerAddress ? serveMetrics(observability.registry, hostAndPort(config.metrics.workerAddress)) : undefined;
+}
+
 /** Builds the HTTP app over a Temporal client and the database (tests use the same function). */
 export async function createApi(options: {
   config: Pick<Config, 'temporal' | 'twilio' | 'retention' | 'rateLimitPerMinute' | 'catchUpWindowMs' | 'queryTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'smsMaxSegments' | 'authFailuresPerMinute' | 'payloadKeys' | 'codecUiOrigin' | 'codecOpenOnLoopback' | 'smsDestinationsPerDay'>>;
   workflows: WorkflowClient;
   storage: OpenedDatabase;
   checkReady: () => Promise<void>;
+  /** Its logger and the registry served at `/metrics`; absent: a logger at `logLevel`, and no `/metrics`. */
+  observability?: Pick<Observability, 'logger' | 'registry'>;
 }): Promise<FastifyInstance> {
-  const { config, workflows, storage } = options;
+  const { config, workflows, storage, observability } = options;
   const stores = createStores(storage.db);
   const compose = createComposer({ templates: { templateOf: async (tenantId, id) => (await stores.templates.get(tenantId, id))?.content } });
   const templates = createTemplateService({ persistence: createTemplatePersistence(storage.db), smsMaxSegments: config.smsMaxSegments ?? DEFAULT_SMS_MAX_SEGMENTS });
@@ -241,6 +282,7 @@ export async function createApi(options: {
     ...(config.authFailuresPerMinute !== undefined ? { authFailuresPerMinute: config.authFailuresPerMinute } : {}),
     checkReady: options.checkReady,
     logLevel: config.logLevel,
+    ...(observability ? { logger: observability.logger, metricsRegistry: observability.registry } : {}),
   });
   const keyring = parseEncryptionKeys(config.payloadKeys);
   if (keyring) {
@@ -285,8 +327,9 @@ export async function createApi(options: {
 export async function startApi(
   config: Config,
   storage: OpenedDatabase,
+  observability: Observability = observe(config, 'api', { runsWorker: false }),
 ): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(connectionOptions(config.temporal));
   const client = new Client({ connection, namespace: config.temporal.namespace, ...dataConverterOf(config) });
   const app = await createApi({
     config,
@@ -296,6 +339,7 @@ export async function startApi(
       await connection.healthService.check({});
       await storage.ping();
     },
+    observability,
   });
   // HTTP idempotency records expire by their own expires_at; ledger and decisions are kept unless configured.
   const retention = scheduleRetention(storage.db, {

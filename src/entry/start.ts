@@ -8,9 +8,12 @@ import { resolveTool } from '../../scripts/temporal-tools.mjs';
 import { loadConfig } from '../config.js';
 import { startDevServer } from '../temporal/dev-server.js';
 import { ensureAdminKey } from '../auth/bootstrap.js';
-import { createSenders, DEFAULT_TENANT, openStorage, startApi, startWorker } from './runtime.js';
+import { createSenders, DEFAULT_TENANT, observe, openStorage, serveWorkerMetrics, startApi, startWorker } from './runtime.js';
 
 const config = loadConfig();
+// One process, one logger and one metrics registry: the API's /metrics shows the worker's metrics too.
+const observability = observe(config, 'chime', { runsWorker: true });
+const { logger } = observability;
 await mkdir(config.dataDir, { recursive: true });
 
 const cliPath = resolveTool('cli'); // installs the pinned Temporal CLI into .tools/ when missing
@@ -26,8 +29,9 @@ const server = await startDevServer({
 const storage = await openStorage(config);
 const keyFile = path.join(config.dataDir, 'admin-api-key');
 await ensureAdminKey(storage.db, DEFAULT_TENANT, keyFile);
-const senders = createSenders(config);
-const worker = await startWorker(config, storage, senders);
+const senders = createSenders(config, observability.metrics);
+const worker = await startWorker(config, storage, senders, observability);
+const workerMetrics = await serveWorkerMetrics(config, observability);
 // The embedded stack is one machine's: its UI (which cannot send an API key) may use /codec from loopback.
 const localApi = ['127.0.0.1', 'localhost', '::1'].includes(config.api.host);
 const api = await startApi(
@@ -35,24 +39,27 @@ const api = await startApi(
     ? { ...config, codecUiOrigin: config.codecUiOrigin ?? new URL(server.uiUrl).origin, codecOpenOnLoopback: config.codecOpenOnLoopback || localApi }
     : config,
   storage,
+  observability,
 );
 
-console.log(
-  `Chime is up — API ${api.url} · Temporal UI ${server.uiUrl} · Temporal ${server.address} · ` +
-    `database ${storage.kind === 'pglite' ? path.join(config.dataDir, 'pglite') : 'DATABASE_URL'} · ${senders.description} · ` +
-    `admin API key in ${keyFile}`,
+const database = storage.kind === 'pglite' ? path.join(config.dataDir, 'pglite') : 'DATABASE_URL';
+logger.info(
+  { api: api.url, temporalUi: server.uiUrl, temporal: server.address, database, channels: senders.description, adminKeyFile: keyFile, metrics: `${api.url}/metrics`, workerMetrics: workerMetrics?.url ?? null, temporalMetrics: config.metrics.temporalAddress ?? null },
+  `Chime is up — API ${api.url} · Temporal UI ${server.uiUrl} · Temporal ${server.address} · database ${database} · ${senders.description} · admin API key in ${keyFile}`,
 );
 
 let stopping = false;
 async function stop(signal: string) {
   if (stopping) return;
   stopping = true;
-  console.log(`\nchime: ${signal} received, stopping…`);
+  logger.info({ signal }, 'chime: stopping');
   await api.close();
   await worker.close();
+  await workerMetrics?.close();
   await senders.close();
   await storage.close();
   await server.stop();
-  console.log('chime: stopped');
+  logger.info('chime: stopped');
+  logger.flush();
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stop(signal));

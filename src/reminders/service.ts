@@ -37,11 +37,13 @@ import {
 import { ReminderIdKey, StatusKey, TenantIdKey, UserIdKey } from '../../workflows/search-attributes.js';
 import {
   previewOccurrences,
+  previewTimeline,
   recurrenceIdFor,
   recurrenceInZone,
   resolvePolicy,
   type PolicyOverrides,
   type PreviewItem,
+  type PreviewTimeline,
 } from '../domain/policy/index.js';
 import { validatePreferences, type Preferences } from '../domain/preferences/index.js';
 import type { Actor } from '../domain/principal.js';
@@ -84,6 +86,8 @@ export interface PreviewView {
   description: string;
   timeZone: string;
   occurrences: (PreviewItem & { messages?: PreviewMessage[] })[];
+  /** The user's zone and quiet hours over the occurrences' local days: offset changes, quiet windows (absent: no occurrence). */
+  timeline?: PreviewTimeline;
 }
 
 export interface ReminderView {
@@ -327,9 +331,15 @@ export function createReminderService({
     });
     const { content } = definition;
     const recipient = recipientFacts(userId ?? 'preview', preferences, stored);
+    const timeline = previewTimeline({
+      instants: items.flatMap((item) => [Date.parse(item.utc), ...(item.afterDeferral ? [Date.parse(item.afterDeferral.at)] : [])]),
+      timeZone: preferences.timeZone,
+      quietHours: preferences.quietHours,
+    });
     return {
       description: rule.describe(),
       timeZone: preferences.timeZone,
+      ...(timeline ? { timeline } : {}),
       occurrences:
         content && compose
           ? await Promise.all(

@@ -35,7 +35,15 @@ export interface ChimeWorkerOptions {
   dataConverter?: DataConverter;
   /** Slots, pollers and the sticky cache (see WorkerTuning). */
   tuning?: WorkerTuning;
+  /**
+   * After shutdown is asked for (SIGTERM): how long in-flight activities may run on before they are
+   * cancelled; SHUTDOWN_FORCE_AFTER_GRACE_MS later the worker gives up and `run()` rejects.
+   */
+  shutdownGraceMs?: number;
 }
+
+/** How long activities still running at the end of the grace time get to stop before the worker gives up on them. */
+export const SHUTDOWN_FORCE_AFTER_GRACE_MS = 10_000;
 
 /** The worker's capacity knobs, from configuration (CHIME_WORKER_*). */
 export type WorkerTuning = Partial<
@@ -59,6 +67,9 @@ export async function createChimeWorker(options: ChimeWorkerOptions): Promise<Wo
     workflowBundle,
     activities: options.activities,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    ...(options.shutdownGraceMs !== undefined
+      ? { shutdownGraceTime: options.shutdownGraceMs, shutdownForceTime: options.shutdownGraceMs + SHUTDOWN_FORCE_AFTER_GRACE_MS }
+      : {}),
     ...options.tuning,
   });
 }

@@ -10,6 +10,9 @@ import { createActivities } from '../../activities/index.js';
 import { activityDependencies } from '../../src/entry/runtime.js';
 import { createSmtpEmailSender } from '../../src/channels/email.js';
 import { withCircuitBreaker } from '../../src/channels/resilience.js';
+import { withCallTiming } from '../../src/channels/timed.js';
+import type { MessageSender } from '../../src/domain/delivery.js';
+import { createDeliveryMetrics, Registry } from '../../src/observability/metrics.js';
 import { createTwilioSmsSender } from '../../src/channels/sms-twilio.js';
 import { ChimeErrorType } from '../../src/domain/errors.js';
 import { deliveryIdempotencyKey } from '../../src/domain/idempotency.js';
@@ -200,5 +203,66 @@ describe('deliver: one accepted message per key under faults', () => {
     expect(await failureOf(activities({ email }).deliver(bad.req))).toMatchObject({ nonRetryable: true });
     expect(await stores.ledger.get(bad.key)).toMatchObject({ status: 'failed' });
     await email.close?.();
+  });
+
+  it('counts what each attempt did: claims in flight while the provider works, then sent, already sent, failed, busy; and the breaker state', async () => {
+    const registry = new Registry();
+    const metrics = createDeliveryMetrics(registry, ['sms']);
+    /** One series' value as a scrape shows it, e.g. `chime_deliveries_total{channel="sms",outcome="sent"}`. */
+    const value = async (name: string, labels: Record<string, string> = {}) => {
+      const series = Object.keys(labels).length === 0 ? name : `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',')}}`;
+      const line = (await registry.metrics()).split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    let now = Date.now();
+    // Composed as the worker's composition root composes it (createSenders): timing inside the breaker.
+    const timed = withCallTiming(smsSender(), (seconds, outcome) => metrics.providerCall('sms', seconds, outcome));
+    const guarded = withCircuitBreaker(timed, {
+      failureThreshold: 1,
+      openMs: 30_000,
+      now: () => now,
+      onStateChange: (state) => metrics.breakerChanged('sms', state),
+    });
+    const acts = (sender: MessageSender) => createActivities({ ...activityDependencies(db.db, { sms: sender }), metrics });
+
+    // Held at the provider: one claim in flight until it answers.
+    const { req, key } = await request('sms');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const latched: MessageSender = { channel: 'sms', send: async (message) => (entered(), await held, guarded.send(message)) };
+    const sending = acts(latched).deliver(req);
+    await inside;
+    expect(await value('chime_ledger_claims_in_flight')).toBe(1);
+    // Meanwhile a second worker finds the key claimed: busy.
+    await failureOf(acts(guarded).deliver(req));
+    expect(await value('chime_deliveries_total', { channel: 'sms', outcome: 'busy' })).toBe(1);
+    release();
+    await sending;
+    expect(await value('chime_ledger_claims_in_flight')).toBe(0);
+    expect(await value('chime_deliveries_total', { channel: 'sms', outcome: 'sent' })).toBe(1);
+    expect(await value('chime_delivery_lateness_seconds_count', { channel: 'sms', deferred: 'false' })).toBe(1);
+    expect(await value('chime_provider_request_duration_seconds_count', { channel: 'sms', outcome: 'accepted' })).toBe(1);
+
+    // The same key again: found settled, not sent again.
+    await acts(guarded).deliver(req);
+    expect(twilio.acceptedFor(key)).toHaveLength(1);
+    expect(await value('chime_deliveries_total', { channel: 'sms', outcome: 'already_sent' })).toBe(1);
+
+    // A permanent error, then a provider outage that opens the breaker.
+    twilio.enqueue(twilioError(21211));
+    await failureOf(acts(guarded).deliver((await request('sms')).req));
+    expect(await value('chime_deliveries_total', { channel: 'sms', outcome: 'failed' })).toBe(1);
+    twilio.defaultBehaviour = { kind: 'server-error', status: 503 };
+    await failureOf(acts(guarded).deliver((await request('sms')).req));
+    expect(await value('chime_deliveries_total', { channel: 'sms', outcome: 'retryable' })).toBe(1);
+    expect(await value('chime_circuit_breaker_state', { channel: 'sms', state: 'open' })).toBe(1);
+    expect(await value('chime_circuit_breaker_state', { channel: 'sms', state: 'closed' })).toBe(0);
+    twilio.defaultBehaviour = { kind: 'accept' };
+    now += 31_000;
+    await acts(guarded).deliver((await request('sms')).req);
+    expect(await value('chime_circuit_breaker_state', { channel: 'sms', state: 'closed' })).toBe(1);
+    expect(await value('chime_ledger_claims_in_flight')).toBe(0);
   });
 });

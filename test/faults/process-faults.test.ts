@@ -131,7 +131,7 @@ function workerEnv(taskQueue: string): Record<string, string> {
     SMTP_URL: smtp.url,
     CHIME_TASK_QUEUE: taskQueue,
     CHIME_DATA_DIR: path.join(workDir, `data-${taskQueue}`),
-    CHIME_LOG_LEVEL: 'warn',
+    CHIME_LOG_LEVEL: 'info', // spawnWorker waits for the `chime worker started` line
   };
 }
 

@@ -35,8 +35,8 @@ async function admin(adminUrl: string, statement: string): Promise<void> {
   }
 }
 
-export async function openTestDatabase(options: { migrate?: boolean; pool?: DatabaseOptions['pool'] } = {}): Promise<TestDatabase> {
-  const adminUrl = process.env.TEST_DATABASE_URL;
+/** `adminUrl`: a PostgreSQL server of the caller's own (else TEST_DATABASE_URL, else PGlite). */
+export async function openTestDatabase({ adminUrl = process.env.TEST_DATABASE_URL, ...options }: { migrate?: boolean; pool?: DatabaseOptions['pool']; adminUrl?: string } = {}): Promise<TestDatabase> {
   if (!adminUrl) {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'chime-test-db-'));
     const opts: DatabaseOptions = { dataDir, ...options };

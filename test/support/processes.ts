@@ -132,25 +132,32 @@ const children = new Set<ChildProcess>();
 
 export interface WorkerProcess {
   pid: number;
-  /** When it printed its `chime worker:` line (epoch ms). */
+  /** When it logged that it started (epoch ms). */
   readyAt: number;
   alive(): boolean;
   /** Resolves when the process has exited (with its exit code or signal). */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGKILL, then waits for the exit. */
   kill(): Promise<void>;
+  /** Sends `signal` (e.g. SIGTERM for a graceful shutdown) and returns at once; `exited` tells the end. */
+  signal(signal: NodeJS.Signals): void;
   /** The last few KB of its stdout and stderr, for failure messages. */
   output(): string;
 }
 
 /**
- * Spawns `node --import tsx src/entry/worker.ts` with `env` on top of this process's environment and
- * resolves once it prints its ready line (rejects if it exits first or after `readyTimeoutMs`).
+ * Spawns `node --import tsx src/entry/worker.ts` (or `api.ts`) with `env` on top of this process's
+ * environment and resolves once it logs its ready line (`chime worker started` / `chime api started`;
+ * rejects if it exits first or after `readyTimeoutMs`). Its metrics endpoints are off unless `env`
+ * turns them on: several workers run side by side.
  */
-export async function spawnWorker(env: Record<string, string>, { readyTimeoutMs = 90_000 } = {}): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join('src', 'entry', 'worker.ts')], {
+export async function spawnWorker(
+  env: Record<string, string>,
+  { readyTimeoutMs = 90_000, entry = 'worker' }: { readyTimeoutMs?: number; entry?: 'worker' | 'api' } = {},
+): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join('src', 'entry', `${entry}.ts`)], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, CHIME_WORKER_METRICS_ADDRESS: '', TEMPORAL_METRICS_ADDRESS: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -170,21 +177,21 @@ export async function spawnWorker(env: Record<string, string>, { readyTimeoutMs 
     let pending = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`worker not ready after ${readyTimeoutMs} ms:\n${tail}`));
+      reject(new Error(`${entry} not ready after ${readyTimeoutMs} ms:\n${tail}`));
     }, readyTimeoutMs);
     child.stdout?.on('data', (chunk: Buffer) => {
       keep(chunk);
       pending += chunk.toString();
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
-      if (lines.some((line) => line.startsWith('chime worker:'))) {
+      if (lines.some((line) => logMessage(line) === `chime ${entry} started`)) {
         clearTimeout(timer);
         resolve(Date.now());
       }
     });
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`worker exited (${code ?? signal}) before it was ready:\n${tail}`));
+      reject(new Error(`${entry} exited (${code ?? signal}) before it was ready:\n${tail}`));
     });
   });
 
@@ -197,8 +204,21 @@ export async function spawnWorker(env: Record<string, string>, { readyTimeoutMs 
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     },
+    signal(signal) {
+      child.kill(signal);
+    },
     output: () => tail,
   };
+}
+
+/** The `msg` of a JSON log line; undefined for any other line. */
+export function logMessage(line: string): string | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    return (JSON.parse(line) as { msg?: string }).msg;
+  } catch {
+    return undefined;
+  }
 }
 
 /** SIGKILLs every worker child still running (afterAll). */

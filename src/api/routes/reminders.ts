@@ -33,6 +33,7 @@ export const reminderRoutes: FastifyPluginAsyncTypebox<ReminderRoutesOptions> = 
     { schema: { summary: 'Create a reminder', body: CreateReminderBody, response: { 201: ReminderView, ...problems } } },
     async (request, reply) => {
       const created = await reminders.create(actorOf(request.principal), request.body, scopedIdempotencyKey(request));
+      request.log.info({ reminderId: created.id, workflowId: created.workflowId, userId: created.userId }, 'reminder created');
       return reply.status(201).header('location', `/v1/reminders/${created.id}`).send(created);
     },
   );

@@ -157,6 +157,37 @@ export const PreviewMessageView = Type.Object({
   ),
 });
 
+/** A UTC offset as Temporal writes it: '-05:00', '+05:45' (seconds only for historical local mean time). */
+const UtcOffset = Type.String({ pattern: '^[+-][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?$', description: "UTC offset, e.g. '-05:00'" });
+
+export const PreviewTimelineView = Type.Object(
+  {
+    from: Type.String({ format: 'date-time', description: 'Start of the span (inclusive): the start of the first occurrence\'s local day in `timeZone`' }),
+    to: Type.String({
+      format: 'date-time',
+      description: 'End of the span (exclusive): the start of the local day after the last occurrence or deferral, at most 366 days after `from`',
+    }),
+    timeZone: Type.String({ description: "The zone of the days, offsets and quiet hours: the user's current one (the rule's without a user)" }),
+    offsetAtFrom: UtcOffset,
+    dstTransitions: Type.Array(
+      Type.Object({
+        at: Type.String({ format: 'date-time', description: 'When the offset changes' }),
+        offsetBefore: UtcOffset,
+        offsetAfter: UtcOffset,
+      }),
+      { description: 'Offset changes (DST starting or ending) strictly inside the span, in order; with `offsetAtFrom`, the offset at any instant of the span' },
+    ),
+    quietWindows: Type.Array(
+      Type.Object({
+        start: Type.String({ format: 'date-time', description: 'Inclusive' }),
+        end: Type.String({ format: 'date-time', description: 'Exclusive' }),
+      }),
+      { description: "The user's quiet hours as instants inside the span, in order, disjoint (the windows the send-time decision defers by)" },
+    ),
+  },
+  { description: 'What the zone and the quiet hours do over the previewed span, so a client can draw it without tz data of its own' },
+);
+
 export const PreviewView = Type.Object(
   {
     description: Type.String(),
@@ -174,6 +205,7 @@ export const PreviewView = Type.Object(
         messages: Type.Optional(Type.Array(PreviewMessageView, { description: 'Per channel, rendered at the instant it would be sent (after a deferral, then)' })),
       }),
     ),
+    timeline: Type.Optional(PreviewTimelineView),
   },
   { $id: 'Preview' },
 );

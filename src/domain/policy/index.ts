@@ -28,3 +28,11 @@ export {
 export { intervalOn, quietIntervalAt, quietUntil, windowFor, type QuietInterval } from './quiet-hours.js';
 export { DEFAULT_ZONE_MODE, ZONE_MODES, recurrenceIdFor, recurrenceInZone, type ZoneMode } from './zone-mode.js';
 export { previewOccurrences, type PreviewItem, type PreviewOccurrence } from './preview.js';
+export {
+  MAX_TIMELINE_DAYS,
+  previewTimeline,
+  timelineBetween,
+  type OffsetTransition,
+  type PreviewTimeline,
+  type QuietSpan,
+} from './timeline.js';

@@ -1,13 +1,9 @@
 import fc from 'fast-check';
 import { Temporal } from 'temporal-polyfill';
 import { afterEach, describe, expect, it } from 'vitest';
+import { quietHours } from './fixtures.js';
 import { CHANNELS, type Channel } from '../../../src/domain/delivery.js';
-import {
-  WEEKDAYS,
-  type Preferences,
-  type QuietHours,
-  type QuietWindow,
-} from '../../../src/domain/preferences/index.js';
+import type { Preferences } from '../../../src/domain/preferences/index.js';
 import {
   decide,
   quietIntervalAt,
@@ -35,20 +31,6 @@ const MINUTE_MS = 60_000;
 const FROM = Date.UTC(2010, 0, 1);
 const TO = Date.UTC(2032, 0, 1);
 
-const hhmm = fc
-  .tuple(fc.integer({ min: 0, max: 23 }), fc.constantFrom(0, 15, 30, 45, 59))
-  .map(([h, m]) => `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`);
-const quietWindow: fc.Arbitrary<QuietWindow> = fc
-  .tuple(hhmm, hhmm)
-  .filter(([start, end]) => start !== end)
-  .map(([start, end]) => ({ start, end }));
-const quietHours: fc.Arbitrary<QuietHours> = fc.record(
-  {
-    default: fc.option(quietWindow, { nil: null }),
-    weekdays: fc.dictionary(fc.constantFrom(...WEEKDAYS), fc.option(quietWindow, { nil: null }), { maxKeys: 3 }),
-  },
-  { requiredKeys: ['default'] },
-);
 /** Any instant on the minute, 2010–2031. */
 const instant = fc.integer({ min: FROM / MINUTE_MS, max: TO / MINUTE_MS }).map((m) => m * MINUTE_MS);
 

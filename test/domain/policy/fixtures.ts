@@ -1,7 +1,8 @@
 /** Builders for decision tests: instants written as zoned wall times, preferences by override. */
+import fc from 'fast-check';
 import { Temporal } from 'temporal-polyfill';
 import type { Channel } from '../../../src/domain/delivery.js';
-import type { Preferences } from '../../../src/domain/preferences/index.js';
+import { WEEKDAYS, type Preferences, type QuietHours, type QuietWindow } from '../../../src/domain/preferences/index.js';
 import {
   DEFAULT_POLICY,
   decide,
@@ -69,3 +70,19 @@ export function only(c: Case) {
   if (!decision || rest.length > 0) throw new Error('expected exactly one channel decision');
   return decision;
 }
+
+/** Property-test arbitraries: wall times on the quarter hour (and :59), quiet windows, quiet hours with weekday overrides. */
+export const hhmm = fc
+  .tuple(fc.integer({ min: 0, max: 23 }), fc.constantFrom(0, 15, 30, 45, 59))
+  .map(([h, m]) => `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`);
+export const quietWindow: fc.Arbitrary<QuietWindow> = fc
+  .tuple(hhmm, hhmm)
+  .filter(([start, end]) => start !== end)
+  .map(([start, end]) => ({ start, end }));
+export const quietHours: fc.Arbitrary<QuietHours> = fc.record(
+  {
+    default: fc.option(quietWindow, { nil: null }),
+    weekdays: fc.dictionary(fc.constantFrom(...WEEKDAYS), fc.option(quietWindow, { nil: null }), { maxKeys: 3 }),
+  },
+  { requiredKeys: ['default'] },
+);
