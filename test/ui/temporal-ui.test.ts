@@ -51,9 +51,6 @@ beforeAll(async () => {
     TEMPORAL_UI_PORT: String(uiPort),
     CHIME_API_PORT: String(apiPort),
     CHIME_LOG_LEVEL: 'silent',
-    // No metrics listeners: their fixed default ports may be taken by another run on this machine.
-    CHIME_WORKER_METRICS_ADDRESS: '',
-    TEMPORAL_METRICS_ADDRESS: '',
   });
   server = await startDevServer({ cliPath: resolveTool('cli'), port: config.temporal.devServerPort, uiPort: config.temporal.uiPort });
   storage = await openStorage(config);
