@@ -4,11 +4,14 @@
  * client sees it — authentication, validation, the database writes and the workflow start. Baseline,
  * on the same dev server in the same run: N raw `workflow.start` calls of an empty workflow at the
  * same concurrency (Temporal's own cost of starting one workflow). Both sides run a short warm-up
- * first, not measured. A benchmark, not a test: it prints, it never fails the build.
+ * first, not measured. Also the CPU each costs in all — the server's and this process's, until every
+ * reminder has planned and every empty workflow has run its task — which is what bounds the rate on
+ * a machine whose cores are busy. A benchmark, not a test: it prints, it never fails the build.
  *
  * Size: BENCH_API_CREATE_N=2000 (default 2000).
  */
 import { randomUUID } from 'node:crypto';
+import { cpuNow, cpuPer } from './lib/cpu.js';
 import { pool, quantile, startBenchStack, type BenchStack } from './lib/stack.js';
 import { emit, fmt, machine, target, type Figure } from './lib/report.js';
 import { NextOccurrenceKey } from '../workflows/search-attributes.js';
@@ -55,11 +58,11 @@ function chimeCreate(stack: BenchStack, run: string, failures: { count: number; 
   };
 }
 
-/** Until `total` reminder workflows have planned: the next phase starts on an idle worker, not behind this one's backlog. */
-async function settle(stack: BenchStack, total: number): Promise<number> {
+/** Until `query` counts `total` workflows: the next phase starts on an idle worker, not behind this one's backlog. */
+async function settle(stack: BenchStack, query: string, total: number): Promise<number> {
   const started = Date.now();
-  while ((await stack.client.workflow.count(`ExecutionStatus="Running" AND ${NextOccurrenceKey.name} IS NOT NULL`)).count < total) {
-    if (Date.now() - started > 10 * 60_000) throw new Error(`api-create: ${total} reminders not planned within 10 minutes`);
+  while ((await stack.client.workflow.count(query)).count < total) {
+    if (Date.now() - started > 10 * 60_000) throw new Error(`api-create: not ${total} of ${query} within 10 minutes`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   return (Date.now() - started) / 1000;
@@ -70,6 +73,11 @@ function rawStart(stack: BenchStack, run: string) {
     await stack.client.workflow.start('emptyWorkflow', { taskQueue: stack.bareTaskQueue, workflowId: `${run}-raw-${i}`, args: [] });
   };
 }
+
+/** Reminders created and planned (asleep until their occurrence). */
+const PLANNED = `ExecutionStatus="Running" AND ${NextOccurrenceKey.name} IS NOT NULL`;
+/** Raw starts whose one workflow task ran. */
+const RAN = 'WorkflowType="emptyWorkflow" AND ExecutionStatus="Completed"';
 
 const stack = await startBenchStack();
 const m = machine();
@@ -82,12 +90,19 @@ try {
   await pool(WARM_UP, CONCURRENCY, chimeCreate(stack, `w-${tag}`, warmUpFailures));
   await pool(WARM_UP, CONCURRENCY, rawStart(stack, `w-${tag}`));
   if (warmUpFailures.count > 0) throw new Error(`api-create: warm-up create answered ${warmUpFailures.first}`);
-  await settle(stack, WARM_UP);
+  await settle(stack, PLANNED, WARM_UP);
+  await settle(stack, RAN, WARM_UP);
 
+  // CPU from the first create until the last is planned (or the last raw workflow ran): what one costs in all.
   const failures = { count: 0 } as { count: number; first?: string };
+  const chimeCpuFrom = await cpuNow(stack.serverPid);
   const chime = await timed(N, chimeCreate(stack, `c-${tag}`, failures));
-  const backlog = await settle(stack, WARM_UP + N - failures.count);
+  const backlog = await settle(stack, PLANNED, WARM_UP + N - failures.count);
+  const chimeCpu = cpuPer(chimeCpuFrom, await cpuNow(stack.serverPid), N);
+  const rawCpuFrom = await cpuNow(stack.serverPid);
   const raw = await timed(N, rawStart(stack, `r-${tag}`));
+  await settle(stack, RAN, WARM_UP + N);
+  const rawCpu = cpuPer(rawCpuFrom, await cpuNow(stack.serverPid), N);
 
   const chimeRate = N / chime.seconds;
   const rawRate = N / raw.seconds;
@@ -99,6 +114,10 @@ try {
   console.log(`  Chime POST /v1/reminders | ${chime.seconds.toFixed(1).padStart(7)} | ${fmt(chimeRate, 0).padStart(10)} | ${cp50.toFixed(1)} / ${cp99.toFixed(1)} ms`);
   console.log(`  raw workflow.start       | ${raw.seconds.toFixed(1).padStart(7)} | ${fmt(rawRate, 0).padStart(10)} | ${rp50.toFixed(1)} / ${rp99.toFixed(1)} ms`);
   console.log(`  the worker planned the last reminder ${backlog.toFixed(1)} s after the last create (the raw starts waited for it)`);
+  console.log(
+    `  CPU per reminder, first create to last planned: server ${chimeCpu.server.toFixed(1)} ms + API and worker process ${chimeCpu.process.toFixed(1)} ms;` +
+      ` per raw start, to its task run: server ${rawCpu.server.toFixed(1)} ms + process ${rawCpu.process.toFixed(1)} ms`,
+  );
   console.log(`  answered 201: ${fmt(created)} of ${fmt(N)}${failures.first ? ` (first other answer ${failures.first})` : ''}`);
   console.log(`  Chime/raw creates per second: ${ratio.toFixed(2)} (target ≥ ${RATE_RATIO_MIN}: ${ratio >= RATE_RATIO_MIN ? 'holds' : 'MISSED'})`);
   const suite = 'api-create';
@@ -108,6 +127,8 @@ try {
     { suite, name: `N=${N} creates per second`, value: chimeRate, unit: '/s', baseline: { label: baseline, value: rawRate }, ratio: { label: 'Chime/raw', value: ratio }, target: target('ratio', { min: RATE_RATIO_MIN }, ratio) },
     { suite, name: `N=${N} latency p50`, value: cp50, unit: 'ms', baseline: { label: baseline, value: rp50 } },
     { suite, name: `N=${N} latency p99`, value: cp99, unit: 'ms', baseline: { label: baseline, value: rp99 } },
+    { suite, name: `N=${N} server CPU per create`, value: chimeCpu.server, unit: 'ms', baseline: { label: baseline, value: rawCpu.server } },
+    { suite, name: `N=${N} API and worker process CPU per create`, value: chimeCpu.process, unit: 'ms', baseline: { label: baseline, value: rawCpu.process } },
   );
 } finally {
   await stack.stop();

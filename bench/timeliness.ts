@@ -2,11 +2,14 @@
  * Timeliness: N one-shot email reminders created through the HTTP API, all due at the same instant;
  * lateness = provider acceptance − due instant. Baseline, on the same dev server in the same run:
  * N bare workflows that sleep until their own due instant and then run one activity (Temporal's
- * defaults, no database, no provider). A benchmark, not a test: it prints, it never fails the build.
+ * defaults, no database, no provider). With each, the CPU per occurrence from the due instant to the
+ * last delivery, the server's and this process's: when the cores are saturated, lateness follows it.
+ * A benchmark, not a test: it prints, it never fails the build.
  *
  * Sizes: BENCH_TIMELINESS_SIZES=1000 (default 1000,10000).
  */
 import { randomUUID } from 'node:crypto';
+import { cpuNow, cpuPer, type CpuSeconds } from './lib/cpu.js';
 import { bareRuns, pool, quantile, startBenchStack, type BenchStack } from './lib/stack.js';
 import { emit, fmt, machine, target, type Figure } from './lib/report.js';
 import type { UserId } from '../src/domain/ids.js';
@@ -27,6 +30,14 @@ async function waitFor(what: string, done: () => boolean, timeoutMs: number) {
   }
 }
 
+/** From the due instant until every one of `n` ran: lateness, and CPU per occurrence in this process and the server. */
+async function drain(stack: BenchStack, what: string, n: number, dueAt: number, done: () => boolean): Promise<CpuSeconds> {
+  await waitFor(`${what}: the due instant`, () => Date.now() >= dueAt, 30 * 60_000);
+  const before = await cpuNow(stack.serverPid);
+  await waitFor(what, done, 30 * 60_000);
+  return cpuPer(before, await cpuNow(stack.serverPid), n);
+}
+
 async function chime(stack: BenchStack, n: number, run: string) {
   stack.acceptances.clear();
   const dueAt = dueAfter(n, 25);
@@ -42,7 +53,7 @@ async function chime(stack: BenchStack, n: number, run: string) {
   });
   const createSeconds = (Date.now() - createdAt) / 1000;
   if (Date.now() > dueAt - 2_000) throw new Error(`timeliness: creating ${n} reminders took ${createSeconds} s, past the due instant; lower the estimate`);
-  await waitFor(`Chime N=${n}`, () => stack.acceptances.byKey.size >= n && Date.now() > dueAt, 30 * 60_000);
+  const cpu = await drain(stack, `Chime N=${n}`, n, dueAt, () => stack.acceptances.byKey.size >= n);
   await new Promise((resolve) => setTimeout(resolve, 2_000)); // a late duplicate would show here
   const lateness = [...stack.acceptances.byKey.values()].map((at) => (at[0] as number) - dueAt);
   // Attempts past the first (a provider or the bulkhead said "later"): each is another round trip.
@@ -51,7 +62,7 @@ async function chime(stack: BenchStack, n: number, run: string) {
     .select((eb) => eb.fn.coalesce(eb.fn.sum<number>(eb('attempts', '-', 1)), eb.lit(0)).as('retries'))
     .where('user_id', 'like', `${run}-%` as UserId)
     .executeTakeFirstOrThrow();
-  return { delivered: stack.acceptances.byKey.size, duplicates: stack.acceptances.duplicates, lateness, createSeconds, retries: Number(retries) };
+  return { delivered: stack.acceptances.byKey.size, duplicates: stack.acceptances.duplicates, lateness, createSeconds, retries: Number(retries), cpu };
 }
 
 async function bare(stack: BenchStack, n: number, run: string) {
@@ -61,8 +72,8 @@ async function bare(stack: BenchStack, n: number, run: string) {
     await stack.client.workflow.start('bareTimerWorkflow', { taskQueue: stack.bareTaskQueue, workflowId: `${run}-bare-${i}`, args: [{ dueAtEpochMs: dueAt }] });
   });
   if (Date.now() > dueAt - 2_000) throw new Error('timeliness: starting the bare workflows went past their due instant');
-  await waitFor(`bare N=${n}`, () => bareRuns.size >= n && Date.now() > dueAt, 30 * 60_000);
-  return { lateness: [...bareRuns.values()].map((at) => at - dueAt) };
+  const cpu = await drain(stack, `bare N=${n}`, n, dueAt, () => bareRuns.size >= n);
+  return { lateness: [...bareRuns.values()].map((at) => at - dueAt), cpu };
 }
 
 const stack = await startBenchStack();
@@ -75,7 +86,7 @@ try {
     const run = `t${n}-${Date.now().toString(36)}`;
     const c = await chime(stack, n, run);
     console.log(`  Chime: created in ${c.createSeconds.toFixed(1)} s; ${c.retries} delivery attempts past the first`);
-    const b = process.env.BENCH_TIMELINESS_BARE === '0' ? { lateness: [NaN] } : await bare(stack, n, run);
+    const b = process.env.BENCH_TIMELINESS_BARE === '0' ? { lateness: [NaN], cpu: { process: NaN, server: NaN } } : await bare(stack, n, run);
     const s = (xs: number[], p: number) => quantile(xs, p) / 1000;
     const [cp50, cp99, cmax] = [s(c.lateness, 0.5), s(c.lateness, 0.99), s(c.lateness, 1)];
     const [bp50, bp99, bmax] = [s(b.lateness, 0.5), s(b.lateness, 0.99), s(b.lateness, 1)];
@@ -84,6 +95,11 @@ try {
       `${fmt(n).padStart(13)} | ${fmt(c.delivered)} delivered, ${c.duplicates} duplicates, ${cp50.toFixed(2)} / ${cp99.toFixed(2)} / ${cmax.toFixed(2)} s` +
         ` | ${bp50.toFixed(2)} / ${bp99.toFixed(2)} / ${bmax.toFixed(2)} s | ${ratio.toFixed(2)} (target ≥ ${P99_RATIO_MIN}: ${ratio >= P99_RATIO_MIN ? 'holds' : 'MISSED'})`,
     );
+    console.log(
+      `  CPU per occurrence, due instant to last delivery: Chime server ${c.cpu.server.toFixed(1)} ms + worker process ${c.cpu.process.toFixed(1)} ms` +
+        ` = ${(c.cpu.server + c.cpu.process).toFixed(1)} ms; bare ${b.cpu.server.toFixed(1)} + ${b.cpu.process.toFixed(1)} = ${(b.cpu.server + b.cpu.process).toFixed(1)} ms` +
+        ` (bare/Chime ${((b.cpu.server + b.cpu.process) / (c.cpu.server + c.cpu.process)).toFixed(2)}; ${m.cores} cores)`,
+    );
     const suite = 'timeliness';
     figures.push(
       { suite, name: `N=${n} delivered (email)`, value: c.delivered, unit: 'reminders', target: target('value', { min: n, max: n }, c.delivered) },
@@ -91,6 +107,8 @@ try {
       { suite, name: `N=${n} lateness p50`, value: cp50, unit: 's', baseline: { label: 'bare timer+activity', value: bp50 } },
       { suite, name: `N=${n} lateness p99`, value: cp99, unit: 's', baseline: { label: 'bare timer+activity', value: bp99 }, ratio: { label: 'bare/Chime', value: ratio }, target: target('ratio', { min: P99_RATIO_MIN }, ratio) },
       { suite, name: `N=${n} lateness max`, value: cmax, unit: 's', baseline: { label: 'bare timer+activity', value: bmax } },
+      { suite, name: `N=${n} server CPU per occurrence`, value: c.cpu.server, unit: 'ms', baseline: { label: 'bare timer+activity', value: b.cpu.server } },
+      { suite, name: `N=${n} worker process CPU per occurrence`, value: c.cpu.process, unit: 'ms', baseline: { label: 'bare timer+activity', value: b.cpu.process } },
     );
   }
 } finally {

@@ -4,6 +4,7 @@
  * a bare worker on its own task queue for the baselines, on the same server in the same process.
  * The email sender is wrapped to record each provider acceptance: when, and how often per key.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +52,8 @@ export interface BenchStack {
   taskQueue: string;
   bareTaskQueue: string;
   acceptances: AcceptanceLog;
+  /** The dev server's process id (for its CPU time). */
+  serverPid: number;
   /** Bytes of the dev server's SQLite database (with its WAL). */
   serverDatabaseBytes(): Promise<number>;
   chimeWorker: Worker;
@@ -70,6 +73,8 @@ export async function startBenchStack(options: { api?: boolean; chimeWorker?: bo
   });
   const dbFile = path.join(dataDir, 'temporal.sqlite');
   const server = await startDevServer({ cliPath: resolveTool('cli'), port, dbFile });
+  pin(server.pid, process.env.BENCH_SERVER_CPUS);
+  pin(process.pid, process.env.BENCH_PROCESS_CPUS);
   const storage = await openStorage(config);
   const senders = createSenders(config); // no SMTP settings: the embedded file sink
   const acceptances = new AcceptanceLog();
@@ -127,6 +132,7 @@ export async function startBenchStack(options: { api?: boolean; chimeWorker?: bo
     bareTaskQueue,
     acceptances,
     chimeWorker,
+    serverPid: server.pid,
     serverDatabaseBytes: async () => (await size(dbFile)) + (await size(`${dbFile}-wal`)),
     async stop() {
       await api?.close();
@@ -141,6 +147,16 @@ export async function startBenchStack(options: { api?: boolean; chimeWorker?: bo
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A diagnostic, not a default: BENCH_SERVER_CPUS=0 BENCH_PROCESS_CPUS=1 keeps the dev server and this
+ * process (workers, API, PGlite) off each other's cores, as separate machines would (Linux `taskset`).
+ */
+function pin(pid: number, cpus: string | undefined) {
+  if (!cpus) return;
+  execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cpus, String(pid)], { stdio: 'ignore' });
+  console.log(`  (diagnostic) ${pid === process.pid ? 'this process' : 'the dev server'} pinned to CPUs ${cpus}`);
 }
 
 /** Runs `task(i)` for i in [0, n) with at most `concurrency` at once. */

@@ -2,13 +2,11 @@
  * Email over SMTP with nodemailer. nodemailer's types and errors stay in this file: the rest of
  * Chime sees MessageSender, ProviderAcceptance and DeliveryError.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import { ChimeErrorType, DeliveryError } from '../domain/errors.js';
 import type { MessageSender, OutboundMessage, ProviderAcceptance } from '../domain/delivery.js';
-import { sinkFileName } from './sink.js';
+import { sinkFileName, sinkWriter } from './sink.js';
 
 export const IDEMPOTENCY_HEADER = 'X-Chime-Idempotency-Key';
 
@@ -139,12 +137,12 @@ export function createSmtpEmailSender(options: SmtpEmailOptions): MessageSender 
  */
 export function createFileEmailSender(options: { dir: string; from: string }): MessageSender {
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const write = sinkWriter(options.dir);
   return {
     channel: 'email',
     async send(message: OutboundMessage): Promise<ProviderAcceptance> {
       const info = (await transport.sendMail(buildMail(options.from, message))) as { message: Buffer; messageId: string };
-      await mkdir(options.dir, { recursive: true });
-      await writeFile(path.join(options.dir, sinkFileName(message.idempotencyKey, 'eml')), info.message);
+      await write(sinkFileName(message.idempotencyKey, 'eml'), info.message);
       return { provider: 'file-sink', providerMessageId: info.messageId, acceptedAt: new Date().toISOString() };
     },
   };

@@ -3,11 +3,11 @@
  * in `dir`, named by its idempotency key, so a repeated delivery of the same key overwrites its
  * file instead of adding a second one. `ls data/outbox/sms` shows what would have been texted.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { ChimeErrorType, DeliveryError } from '../domain/errors.js';
 import type { MessageSender, OutboundMessage, ProviderAcceptance } from '../domain/delivery.js';
-import { sinkFileName } from './sink.js';
+import { sinkFileName, sinkWriter } from './sink.js';
 
 /** What one sink file holds. */
 export interface SmsSinkRecord {
@@ -20,6 +20,7 @@ export interface SmsSinkRecord {
 
 export function createFileSmsSender(options: { dir: string; now?: () => Date }): MessageSender {
   const now = options.now ?? (() => new Date());
+  const write = sinkWriter(options.dir);
   return {
     channel: 'sms',
     async send(message: OutboundMessage): Promise<ProviderAcceptance> {
@@ -42,10 +43,8 @@ export function createFileSmsSender(options: { dir: string; now?: () => Date }):
         text: message.text,
         acceptedAt: now().toISOString(),
       };
-      await mkdir(options.dir, { recursive: true });
       // Write-then-rename: a crash never leaves a half-written record behind.
-      const partial = `${file}.${process.pid}.partial`;
-      await writeFile(partial, `${JSON.stringify(record, null, 2)}\n`);
+      const partial = await write(`${path.basename(file)}.${process.pid}.partial`, `${JSON.stringify(record, null, 2)}\n`);
       await rename(partial, file);
       return { provider: 'file-sink', providerMessageId: record.providerMessageId, acceptedAt: record.acceptedAt };
     },

@@ -18,11 +18,10 @@ export function createTenantStore(db: Kysely<Database>) {
     create: (tenant: { id: TenantId; name: string }): Promise<TenantRecord> =>
       guard(async () => toRecord(await db.insertInto('tenants').values(tenant).returningAll().executeTakeFirstOrThrow())),
 
-    /** Creates the tenant unless it exists (the embedded stack's default tenant, fixtures). */
-    ensure: (tenant: { id: TenantId; name: string }): Promise<TenantRecord> =>
+    /** Creates the tenant unless it exists (the embedded stack's default tenant, fixtures). One statement: it runs before every write that names a tenant. */
+    ensure: (tenant: { id: TenantId; name: string }): Promise<void> =>
       guard(async () => {
         await db.insertInto('tenants').values(tenant).onConflict((oc) => oc.column('id').doNothing()).execute();
-        return toRecord(await db.selectFrom('tenants').selectAll().where('id', '=', tenant.id).executeTakeFirstOrThrow());
       }),
 
     get: (id: TenantId): Promise<TenantRecord | undefined> =>

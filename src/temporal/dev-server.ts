@@ -26,6 +26,8 @@ export interface DevServer {
   /** gRPC address for clients and workers, `host:port`. */
   address: string;
   uiUrl?: string;
+  /** The server's process id (the benchmarks read its CPU time). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -111,6 +113,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   }
   return {
     address,
+    pid: child.pid!,
     ...(options.uiPort !== undefined ? { uiUrl: `http://${ip}:${options.uiPort}` } : {}),
     stop,
   };

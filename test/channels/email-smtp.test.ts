@@ -171,4 +171,16 @@ describe('file email sink', () => {
     const raw = await readFile(path.join(dir, `${message.idempotencyKey}.eml`), 'utf8');
     expect(raw).toContain(`Message-ID: ${messageIdFor(message.idempotencyKey)}`);
   });
+
+  it('creates its directory on the first send, and again when it is removed while running', async () => {
+    const outbox = path.join(dir, 'not-yet', 'email');
+    const s = createFileEmailSender({ dir: outbox, from: 'Chime <reminders@chime.test>' });
+    const first = email();
+    await s.send(first);
+    expect(await readdir(outbox)).toEqual([`${first.idempotencyKey}.eml`]);
+    await rm(outbox, { recursive: true });
+    const second = { ...email(), idempotencyKey: 'dk_recreated' };
+    await s.send(second);
+    expect(await readdir(outbox)).toEqual(['dk_recreated.eml']);
+  });
 });

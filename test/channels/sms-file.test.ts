@@ -32,6 +32,16 @@ describe('file SMS sink', () => {
     expect(acceptance).toEqual({ provider: 'file-sink', providerMessageId: 'file:dk_0123abcd', acceptedAt: '2025-03-01T12:00:00.000Z' });
   });
 
+  it('creates its directory on the first send, and again when it is removed while running', async () => {
+    const outbox = path.join(dir, 'not-yet', 'sms');
+    const sink = createFileSmsSender({ dir: outbox });
+    await sink.send(message);
+    expect(await readdir(outbox)).toEqual(['dk_0123abcd.json']);
+    await rm(outbox, { recursive: true });
+    await sink.send({ ...message, idempotencyKey: 'dk_recreated' });
+    expect(await readdir(outbox)).toEqual(['dk_recreated.json']);
+  });
+
   it('answers a repeated key with the first acceptance and keeps one file', async () => {
     let t = Date.parse('2025-03-01T12:00:00Z');
     const sink = createFileSmsSender({ dir, now: () => new Date((t += 1_000)) });

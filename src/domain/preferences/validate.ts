@@ -5,6 +5,7 @@
  * first offending field as a dotted path (`contacts.sms.number`, `quietHours.weekdays.fri.end`).
  */
 import { Temporal } from 'temporal-polyfill';
+import { Compile } from 'typebox/compile';
 import Value from 'typebox/value';
 import { CHANNELS } from '../delivery.js';
 import { InvalidInputError } from '../errors.js';
@@ -18,6 +19,8 @@ import {
 
 const CATEGORY_RE = new RegExp(CATEGORY_PATTERN);
 const CHANNEL_LIST = CHANNELS.join(', ');
+/** Compiled once: every send reads a user's stored preferences through here, and a compiled check is ~30x faster. */
+const preferencesShape = Compile(PreferencesSchema);
 
 /**
  * Preferences of a user nobody has configured yet: every channel on, no opt-outs, and **no quiet
@@ -48,8 +51,8 @@ export function validatePreferences(input: unknown): Preferences {
       throw new InvalidInputError(`optOuts.${category}`, `"${category}" is not a category name (${CATEGORY_PATTERN})`);
     }
   }
-  const errors = Value.Errors(PreferencesSchema, candidate);
-  if (errors.length > 0) throw structuralError(errors, candidate);
+  // The errors (slow to list) only when the check fails.
+  if (!preferencesShape.Check(candidate)) throw structuralError(Value.Errors(PreferencesSchema, candidate), candidate);
   const prefs = structuredClone(candidate as Preferences);
 
   prefs.timeZone = validateTimeZone(prefs.timeZone, 'timeZone');

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import Value from 'typebox/value';
 import { InvalidInputError } from '../../../src/domain/errors.js';
-import { defaultPreferences, validatePreferences, type Preferences } from '../../../src/domain/preferences/index.js';
+import { defaultPreferences, PreferencesSchema, validatePreferences, type Preferences } from '../../../src/domain/preferences/index.js';
 
 const valid: Preferences = {
   timeZone: 'Europe/Paris',
@@ -117,5 +119,33 @@ describe('validatePreferences names the field and the reason', () => {
     const error = rejection(input);
     expect(error.field).toBe(field);
     expect(error.reason).toMatch(reason);
+  });
+});
+
+describe('validatePreferences on arbitrary documents', () => {
+  // A stored row is checked on every send: whatever it holds, the answer is a copy or an InvalidInputError naming a field.
+  const fields = ['timeZone', 'locale', 'contacts', 'channels', 'optOuts', 'quietHours'] as const;
+  it('accepts or names the offending field, never anything else', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...fields),
+        fc.oneof(fc.jsonValue(), fc.record({ email: fc.jsonValue(), sms: fc.jsonValue() }, { requiredKeys: [] })),
+        (field, value) => {
+          let outcome: { accepted: Preferences } | { error: unknown };
+          try {
+            outcome = { accepted: validatePreferences({ ...valid, [field]: value }) };
+          } catch (error) {
+            outcome = { error };
+          }
+          // Accepted only what the schema's reference checker (not the compiled one) accepts.
+          if ('accepted' in outcome) expect(Value.Check(PreferencesSchema, outcome.accepted)).toBe(true);
+          else {
+            expect(outcome.error).toBeInstanceOf(InvalidInputError);
+            expect((outcome.error as InvalidInputError).field).not.toBe('');
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
