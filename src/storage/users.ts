@@ -52,12 +52,14 @@ export function createUserStore(db: Kysely<Database>) {
     /** The user, created with empty preferences if missing. */
     ensure: (tenantId: TenantId, id: UserId): Promise<UserRecord> =>
       guard(async () => {
-        await db
+        // A new user comes back from the insert itself; only an existing one is read after it.
+        const created = await db
           .insertInto('users')
           .values({ tenant_id: tenantId, id, preferences: json({}), updated_at: new Date() })
           .onConflict((oc) => oc.columns(['tenant_id', 'id']).doNothing())
-          .execute();
-        const row = await find(tenantId, id);
+          .returningAll()
+          .executeTakeFirst();
+        const row = created ?? (await find(tenantId, id));
         if (!row) throw new StorageError(StorageErrorType.NotFound, `user ${id} vanished while being created`);
         return toRecord(row);
       }),
