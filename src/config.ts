@@ -82,6 +82,11 @@ export const ConfigSchema = Type.Object({
     /** Long polls kept open for workflow tasks and for activity tasks: a fixed number, not scaled with the backlog. */
     workflowTaskPollers: Type.Integer({ minimum: 2 }),
     activityTaskPollers: Type.Integer({ minimum: 1 }),
+    /**
+     * How long a workflow task may wait for this worker's sticky queue before the server hands it to
+     * any worker with the whole history (which the worker then replays).
+     */
+    stickyTimeoutMs: Type.Integer({ minimum: 1_000 }),
     /** On SIGTERM/SIGINT: how long in-flight activities may run on after polling stops, before they are cancelled. */
     shutdownGraceMs: Type.Integer({ minimum: 0 }),
   }),
@@ -278,6 +283,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxCachedWorkflows: int(env, 'CHIME_WORKER_MAX_CACHED_WORKFLOWS', 2_000),
       workflowTaskPollers: int(env, 'CHIME_WORKER_WORKFLOW_POLLERS', 2),
       activityTaskPollers: int(env, 'CHIME_WORKER_ACTIVITY_POLLERS', 2),
+      stickyTimeoutMs: int(env, 'CHIME_WORKER_STICKY_TIMEOUT_MS', 60_000),
       shutdownGraceMs: int(env, 'CHIME_WORKER_SHUTDOWN_GRACE_MS', 30_000),
     },
     retention: {

@@ -180,6 +180,10 @@ export function workerTuning({ worker }: Pick<Config, 'worker'>): WorkerTuning {
     // once, and a single-shard server then answered starts (API creates) at half its rate.
     workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: worker.workflowTaskPollers },
     activityTaskPollerBehavior: { type: 'simple-maximum', maximum: worker.activityTaskPollers },
+    // Longer than a burst's queueing: a task that times out on the sticky queue comes back with its
+    // whole history, and replaying it cost a saturated worker about 70 % more CPU per occurrence.
+    // (A dead worker's queue is skipped once it has not polled for 10 s.)
+    stickyQueueScheduleToStartTimeout: worker.stickyTimeoutMs,
   };
 }
 

@@ -55,6 +55,7 @@ export type WorkerTuning = Partial<
     | 'maxCachedWorkflows'
     | 'workflowTaskPollerBehavior'
     | 'activityTaskPollerBehavior'
+    | 'stickyQueueScheduleToStartTimeout'
   >
 >;
 
