@@ -80,14 +80,15 @@ export function createStoragePersistence(db: Kysely<Database>): ReminderPersiste
   return {
     async saveEmailContact(tenantId: TenantId, userId: UserId, email: string, verified: boolean) {
       await tenants.ensure({ id: tenantId, name: tenantId });
-      await users.ensure(tenantId, userId);
-      await users.modifyPreferences(tenantId, userId, (current) => {
-        const existing = current.contacts?.email;
-        if (existing?.address === email) return current;
-        // An admin key (the tenant) vouches for the address it gives (Chime runs no verification
-        // flow); one given with a user key waits, unverified, for the tenant to verify it.
-        return { ...current, contacts: { ...current.contacts, email: { address: email, verified } } };
-      });
+      // An admin key (the tenant) vouches for the address it gives (Chime runs no verification
+      // flow); one given with a user key waits, unverified, for the tenant to verify it.
+      const contact = { address: email, verified };
+      // A new user is created with it (one statement); an existing one gets it only if it differs.
+      const user = await users.ensure(tenantId, userId, { contacts: { email: contact } });
+      if (user.preferences.contacts?.email?.address === email) return;
+      await users.modifyPreferences(tenantId, userId, (current) =>
+        current.contacts?.email?.address === email ? current : { ...current, contacts: { ...current.contacts, email: contact } },
+      );
     },
 
     async insertReminder(reminder: StoredReminder) {

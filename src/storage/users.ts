@@ -49,13 +49,13 @@ export function createUserStore(db: Kysely<Database>) {
         ),
       ),
 
-    /** The user, created with empty preferences if missing. */
-    ensure: (tenantId: TenantId, id: UserId): Promise<UserRecord> =>
+    /** The user, created with `preferences` (default: none) if missing; an existing one is left as it is. */
+    ensure: (tenantId: TenantId, id: UserId, preferences: UserPreferences = {}): Promise<UserRecord> =>
       guard(async () => {
         // A new user comes back from the insert itself; only an existing one is read after it.
         const created = await db
           .insertInto('users')
-          .values({ tenant_id: tenantId, id, preferences: json({}), updated_at: new Date() })
+          .values({ tenant_id: tenantId, id, preferences: json(preferences), updated_at: new Date() })
           .onConflict((oc) => oc.columns(['tenant_id', 'id']).doNothing())
           .returningAll()
           .executeTakeFirst();

@@ -85,4 +85,12 @@ describe(`users and preferences (${testDatabaseKind()})`, () => {
     expect(again).toEqual(first);
     expect(first.preferences).toEqual({});
   });
+
+  it('ensure creates a missing user with the preferences given, and leaves an existing one as it is', async () => {
+    const email = { address: 'fay@example.com', verified: true };
+    const created = await stores.users.ensure(tenant, UserId('fay'), { contacts: { email } });
+    expect(created).toMatchObject({ version: 1, preferences: { contacts: { email } } });
+    const again = await stores.users.ensure(tenant, UserId('fay'), { contacts: { email: { address: 'other@example.com', verified: false } } });
+    expect(again).toEqual(created);
+  });
 });
