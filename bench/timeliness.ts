@@ -2,7 +2,8 @@
  * Timeliness: N one-shot email reminders created through the HTTP API, all due at the same instant;
  * lateness = provider acceptance − due instant. Baseline, on the same dev server in the same run:
  * N bare workflows that sleep until their own due instant and then run one activity (Temporal's
- * defaults, no database, no provider). With each, the CPU per occurrence from the due instant to the
+ * defaults but for the sticky queue's timeout, which is Chime's — see bench/lib/stack.ts; no
+ * database, no provider). With each, the CPU per occurrence from the due instant to the
  * last delivery, the server's and this process's: when the cores are saturated, lateness follows it.
  * A benchmark, not a test: it prints, it never fails the build.
  *
