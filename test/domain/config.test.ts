@@ -50,6 +50,12 @@ describe('Temporal TLS and API key settings', () => {
     expect(refusal({ CHIME_WORKER_SHUTDOWN_GRACE_MS: '-1' })).toMatch(/worker\/shutdownGraceMs/);
   });
 
+  it('the sticky queue holds a workflow task 60 s by default (docs/performance.md), at least 1 s', () => {
+    expect(loadConfig({}).worker.stickyTimeoutMs).toBe(60_000);
+    expect(loadConfig({ CHIME_WORKER_STICKY_TIMEOUT_MS: '10000' }).worker.stickyTimeoutMs).toBe(10_000);
+    expect(refusal({ CHIME_WORKER_STICKY_TIMEOUT_MS: '500' })).toMatch(/worker\/stickyTimeoutMs/);
+  });
+
   it('TEMPORAL_TLS=true: TLS with the system roots', () => {
     const config = loadConfig({ TEMPORAL_ADDRESS: 'temporal.example.com:7233', TEMPORAL_TLS: 'true' });
     expect(connectionOptions(config.temporal)).toEqual({ address: 'temporal.example.com:7233', tls: {} });
