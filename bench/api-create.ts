@@ -12,9 +12,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { cpuNow, cpuPer } from './lib/cpu.js';
-import { pool, quantile, startBenchStack, type BenchStack } from './lib/stack.js';
+import { PLANNED, pool, quantile, startBenchStack, waitForCount, type BenchStack } from './lib/stack.js';
 import { emit, fmt, machine, target, type Figure } from './lib/report.js';
-import { NextOccurrenceKey } from '../workflows/search-attributes.js';
 
 const N = Number(process.env.BENCH_API_CREATE_N ?? 2000);
 const CONCURRENCY = 16;
@@ -59,14 +58,7 @@ function chimeCreate(stack: BenchStack, run: string, failures: { count: number; 
 }
 
 /** Until `query` counts `total` workflows: the next phase starts on an idle worker, not behind this one's backlog. */
-async function settle(stack: BenchStack, query: string, total: number): Promise<number> {
-  const started = Date.now();
-  while ((await stack.client.workflow.count(query)).count < total) {
-    if (Date.now() - started > 10 * 60_000) throw new Error(`api-create: not ${total} of ${query} within 10 minutes`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return (Date.now() - started) / 1000;
-}
+const settle = (stack: BenchStack, query: string, total: number) => waitForCount(stack.client, query, total, { everyMs: 250 });
 
 function rawStart(stack: BenchStack, run: string) {
   return async (i: number) => {
@@ -75,7 +67,6 @@ function rawStart(stack: BenchStack, run: string) {
 }
 
 /** Reminders created and planned (asleep until their occurrence). */
-const PLANNED = `ExecutionStatus="Running" AND ${NextOccurrenceKey.name} IS NOT NULL`;
 /** Raw starts whose one workflow task ran. */
 const RAN = 'WorkflowType="emptyWorkflow" AND ExecutionStatus="Completed"';
 

@@ -26,8 +26,7 @@ import { createComposer } from '../src/templates/compose.js';
 import { createTemplatePersistence } from '../src/templates/persistence.js';
 import { createTemplateService } from '../src/templates/service.js';
 import { createStores } from '../src/storage/index.js';
-import { NextOccurrenceKey } from '../workflows/search-attributes.js';
-import { pool, startBenchStack, type BenchStack } from './lib/stack.js';
+import { PLANNED, pool, startBenchStack, waitForCount, type BenchStack } from './lib/stack.js';
 import { emit, fmt, machine, target, type Figure } from './lib/report.js';
 
 const SIZES = (process.env.BENCH_SLEEPING_SIZES ?? '10000,100000')
@@ -37,6 +36,7 @@ const SIZES = (process.env.BENCH_SLEEPING_SIZES ?? '10000,100000')
 const CREATE_CONCURRENCY = 64;
 const PROGRESS_EVERY = 10_000;
 const SETTLE_MS = 5_000;
+/** Fail only when planning stops moving this long; count every few seconds (each count scans visibility). */
 const STALL_MS = 5 * 60_000;
 const COUNT_EVERY_MS = 5_000;
 /** Our own target: RSS at the largest size ÷ RSS at the smallest < 2 (the sizes differ 10x by default). */
@@ -90,28 +90,15 @@ async function sample(stack: BenchStack, reminders: number): Promise<Sample> {
 }
 
 /**
- * Until `total` reminder workflows are running and have planned (set their next occurrence). Fails
- * only when planning stops moving for `STALL_MS`: a big step's backlog takes as long as the server
- * needs (100k took 34 minutes here), which no fixed budget predicts. The count scans visibility, so
- * it is asked every few seconds, not every second: it loads the server being measured.
+ * Until `total` reminder workflows are running and have planned (set their next occurrence): a big
+ * step's backlog takes as long as the server needs (100k took 34 minutes here).
  */
-async function waitPlanned(stack: BenchStack, total: number): Promise<number> {
-  const query = `ExecutionStatus="Running" AND ${NextOccurrenceKey.name} IS NOT NULL`;
-  const started = Date.now();
-  let lastPrint = started;
-  let last = { count: -1, at: started };
-  for (;;) {
-    const { count } = await stack.client.workflow.count(query);
-    if (count >= total) return (Date.now() - started) / 1000;
-    if (count > last.count) last = { count, at: Date.now() };
-    else if (Date.now() - last.at > STALL_MS) throw new Error(`sleeping: ${count} of ${total} reminders planned, none more for ${STALL_MS / 1000} s`);
-    if (Date.now() - lastPrint >= 30_000) {
-      console.log(`    waiting for the worker: ${fmt(count)} of ${fmt(total)} planned`);
-      lastPrint = Date.now();
-    }
-    await new Promise((resolve) => setTimeout(resolve, COUNT_EVERY_MS));
-  }
-}
+const waitPlanned = (stack: BenchStack, total: number) =>
+  waitForCount(stack.client, PLANNED, total, {
+    everyMs: COUNT_EVERY_MS,
+    stallMs: STALL_MS,
+    progress: (count) => console.log(`    waiting for the worker: ${fmt(count)} of ${fmt(total)} planned`),
+  });
 
 const stack = await startBenchStack({ api: false });
 const service = reminderService(stack);

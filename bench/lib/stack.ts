@@ -19,6 +19,7 @@ import { activitiesFor, createSenders, DEFAULT_TENANT, openStorage, startApi, wo
 import { startDevServer } from '../../src/temporal/dev-server.js';
 import type { OpenedDatabase } from '../../src/storage/index.js';
 import { bundleWorkflows, createChimeWorker } from '../../src/temporal/worker.js';
+import { NextOccurrenceKey } from '../../workflows/search-attributes.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -161,6 +162,37 @@ function pin(pid: number, cpus: string | undefined) {
   if (!cpus) return;
   execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cpus, String(pid)], { stdio: 'ignore' });
   console.log(`  (diagnostic) ${pid === process.pid ? 'this process' : 'the dev server'} pinned to CPUs ${cpus}`);
+}
+
+/** Reminder workflows that have planned: running, with their next occurrence set. */
+export const PLANNED = `ExecutionStatus="Running" AND ${NextOccurrenceKey.name} IS NOT NULL`;
+
+/**
+ * Waits until `query` counts at least `total` workflows; returns the seconds waited. Fails only when
+ * the count stops moving for `stallMs`: a backlog takes as long as the server needs, which no fixed
+ * budget predicts. Each count scans visibility on the server being measured, so it is asked every
+ * `everyMs`, no more often; `progress` hears the count every 30 s.
+ */
+export async function waitForCount(
+  client: Client,
+  query: string,
+  total: number,
+  { everyMs, stallMs = 5 * 60_000, progress }: { everyMs: number; stallMs?: number; progress?: (count: number) => void },
+): Promise<number> {
+  const started = Date.now();
+  let lastProgress = started;
+  let last = { count: -1, at: started };
+  for (;;) {
+    const { count } = await client.workflow.count(query);
+    if (count >= total) return (Date.now() - started) / 1000;
+    if (count > last.count) last = { count, at: Date.now() };
+    else if (Date.now() - last.at > stallMs) throw new Error(`${count} of ${total} workflows match ${query}; none more for ${stallMs / 1000} s`);
+    if (progress && Date.now() - lastProgress >= 30_000) {
+      progress(count);
+      lastProgress = Date.now();
+    }
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
 }
 
 /** Runs `task(i)` for i in [0, n) with at most `concurrency` at once. */

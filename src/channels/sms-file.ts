@@ -27,7 +27,8 @@ export function createFileSmsSender(options: { dir: string; now?: () => Date }):
       if (message.channel !== 'sms') {
         throw new DeliveryError(ChimeErrorType.ProviderRejected, `SMS sink got a ${message.channel} message`);
       }
-      const file = path.join(options.dir, sinkFileName(message.idempotencyKey, 'json'));
+      const name = sinkFileName(message.idempotencyKey, 'json');
+      const file = path.join(options.dir, name);
       // Same key again: answer with the first acceptance, like a provider with idempotency keys.
       const existing = await readFile(file, 'utf8').then(
         (raw) => JSON.parse(raw) as SmsSinkRecord,
@@ -44,7 +45,7 @@ export function createFileSmsSender(options: { dir: string; now?: () => Date }):
         acceptedAt: now().toISOString(),
       };
       // Write-then-rename: a crash never leaves a half-written record behind.
-      const partial = await write(`${path.basename(file)}.${process.pid}.partial`, `${JSON.stringify(record, null, 2)}\n`);
+      const partial = await write(`${name}.${process.pid}.partial`, `${JSON.stringify(record, null, 2)}\n`);
       await rename(partial, file);
       return { provider: 'file-sink', providerMessageId: record.providerMessageId, acceptedAt: record.acceptedAt };
     },
