@@ -283,7 +283,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxCachedWorkflows: int(env, 'CHIME_WORKER_MAX_CACHED_WORKFLOWS', 2_000),
       workflowTaskPollers: int(env, 'CHIME_WORKER_WORKFLOW_POLLERS', 2),
       activityTaskPollers: int(env, 'CHIME_WORKER_ACTIVITY_POLLERS', 2),
-      stickyTimeoutMs: int(env, 'CHIME_WORKER_STICKY_TIMEOUT_MS', 60_000),
+      stickyTimeoutMs: int(env, 'CHIME_WORKER_STICKY_TIMEOUT_MS', 30_000),
       shutdownGraceMs: int(env, 'CHIME_WORKER_SHUTDOWN_GRACE_MS', 30_000),
     },
     retention: {

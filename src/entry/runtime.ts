@@ -182,7 +182,7 @@ export function workerTuning({ worker }: Pick<Config, 'worker'>): WorkerTuning {
     activityTaskPollerBehavior: { type: 'simple-maximum', maximum: worker.activityTaskPollers },
     // Longer than a burst's queueing: a task that times out on the sticky queue comes back with its
     // whole history, and replaying it cost a saturated worker about 70 % more CPU per occurrence.
-    // (A dead worker's queue is skipped once it has not polled for 10 s.)
+    // Not much longer: tasks already queued for a killed worker wait it out before another takes them.
     stickyQueueScheduleToStartTimeout: worker.stickyTimeoutMs,
   };
 }

@@ -50,8 +50,8 @@ describe('Temporal TLS and API key settings', () => {
     expect(refusal({ CHIME_WORKER_SHUTDOWN_GRACE_MS: '-1' })).toMatch(/worker\/shutdownGraceMs/);
   });
 
-  it('the sticky queue holds a workflow task 60 s by default (docs/performance.md), at least 1 s', () => {
-    expect(loadConfig({}).worker.stickyTimeoutMs).toBe(60_000);
+  it('the sticky queue holds a workflow task 30 s by default (docs/performance.md), at least 1 s', () => {
+    expect(loadConfig({}).worker.stickyTimeoutMs).toBe(30_000);
     expect(loadConfig({ CHIME_WORKER_STICKY_TIMEOUT_MS: '10000' }).worker.stickyTimeoutMs).toBe(10_000);
     expect(refusal({ CHIME_WORKER_STICKY_TIMEOUT_MS: '500' })).toMatch(/worker\/stickyTimeoutMs/);
   });
