@@ -66,7 +66,6 @@ function rawStart(stack: BenchStack, run: string) {
   };
 }
 
-/** Reminders created and planned (asleep until their occurrence). */
 /** Raw starts whose one workflow task ran. */
 const RAN = 'WorkflowType="emptyWorkflow" AND ExecutionStatus="Completed"';
 
