@@ -5,12 +5,12 @@
  * stores it once. Sequence 0 is the first decision about an occurrence; a deferral followed by a
  * send is sequence 0 (`deferred`) then 1 (`sent`).
  */
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { ReminderId, TenantId, UserId } from '../domain/ids.js';
-import { guard } from './errors.js';
+import { StorageError, StorageErrorType, guard } from './errors.js';
 import type { DeliverySource } from './ledger.js';
 import { afterCursor, clampLimit, decodeCursor, toPage, type Page, type PageRequest } from './pagination.js';
-import { json, type Database, type DecisionKind, type OccurrenceDecisionsTable } from './schema.js';
+import { json, type Database, type DecisionKind, type OccurrenceDecisionsTable, type ReminderStatus } from './schema.js';
 
 export interface DecisionRecord {
   id: string;
@@ -106,6 +106,23 @@ export function createDecisionLog(db: Kysely<Database>) {
         const existing = await findSame(decision);
         if (!existing) throw new Error('occurrence decision conflicted but cannot be found');
         return { inserted: false, decision: toRecord(existing) };
+      }),
+
+    /**
+     * `record`, and in the same statement the reminder settles in `status`: the decision that ends
+     * its series (one round trip instead of two). StorageError `not_found` if there is no such reminder.
+     */
+    recordWithStatus: (decision: NewDecision & { source: { reminderId: ReminderId } }, status: ReminderStatus): Promise<void> =>
+      guard(async () => {
+        const { reminderId } = decision.source;
+        const updated = await db
+          .with('recorded', (qb) => qb.insertInto('occurrence_decisions').values(decisionRow(decision)).onConflict((oc) => oc.doNothing()).returning('id'))
+          .updateTable('reminders')
+          .set({ status, status_reason: null, version: sql<number>`version + 1`, updated_at: new Date() })
+          .where('tenant_id', '=', decision.tenantId)
+          .where('id', '=', reminderId)
+          .executeTakeFirst();
+        if (updated.numUpdatedRows === 0n) throw new StorageError(StorageErrorType.NotFound, `no reminder ${reminderId} in tenant ${decision.tenantId}`);
       }),
 
     /** Stores several decisions in one statement: all of them or, if any is invalid, none. */

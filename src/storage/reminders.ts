@@ -5,7 +5,8 @@
 import { sql, type Kysely, type Selectable, type UpdateObject } from 'kysely';
 import type { Channel } from '../domain/delivery.js';
 import type { ReminderId, TenantId, UserId } from '../domain/ids.js';
-import type { MessageContent, TemplateRef } from '../domain/templates/index.js';
+import type { AttributeValue, MessageContent, TemplateRef } from '../domain/templates/index.js';
+import type { PolicyOverrides } from '../domain/policy/index.js';
 import { StorageError, StorageErrorType, guard } from './errors.js';
 import { afterCursor, clampLimit, decodeCursor, toPage, type Page, type PageRequest } from './pagination.js';
 import { json, type Database, type RecurrenceColumns, type ReminderStatus, type RemindersTable, type ZoneMode } from './schema.js';
@@ -48,6 +49,19 @@ export type ReminderPatch = Partial<Pick<ReminderRecord, 'recurrence' | 'zoneMod
   /** null clears it. */
   statusReason?: string | null;
 };
+
+/**
+ * A reminder as a send at its due time sees it, read in one statement: whether it may still send
+ * (its status, its channels), its user as they are now, and the tenant's policy for a category.
+ */
+export interface SendContext {
+  status: ReminderStatus;
+  channels: Channel[];
+  /** Absent when the user does not exist (any more). */
+  recipient?: { preferences: unknown; tags: string[]; attributes: Record<string, AttributeValue> };
+  /** Absent when the tenant has no policy for the category. */
+  categoryPolicy?: PolicyOverrides;
+}
 
 export interface ReminderFilter {
   userId?: UserId;
@@ -143,6 +157,26 @@ export function createReminderStore(db: Kysely<Database>) {
       guard(async () => {
         const row = await db.selectFrom('reminders').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
         return row && toRecord(row);
+      }),
+
+    /** The reminder with its user and the tenant's policy for `category`, in one statement; undefined if there is no such reminder. */
+    sendContext: (tenantId: TenantId, id: ReminderId, category: string): Promise<SendContext | undefined> =>
+      guard(async () => {
+        const row = await db
+          .selectFrom('reminders as r')
+          .leftJoin('users as u', (join) => join.onRef('u.tenant_id', '=', 'r.tenant_id').onRef('u.id', '=', 'r.user_id'))
+          .leftJoin('category_policies as cp', (join) => join.onRef('cp.tenant_id', '=', 'r.tenant_id').on('cp.category', '=', category))
+          .select(['r.status', 'r.channels', 'u.id as user_id', 'u.preferences', 'u.tags', 'u.attributes', 'cp.policy'])
+          .where('r.tenant_id', '=', tenantId)
+          .where('r.id', '=', id)
+          .executeTakeFirst();
+        if (!row) return undefined;
+        return {
+          status: row.status,
+          channels: row.channels,
+          ...(row.user_id !== null ? { recipient: { preferences: row.preferences, tags: row.tags ?? [], attributes: row.attributes ?? {} } } : {}),
+          ...(row.policy !== null ? { categoryPolicy: row.policy } : {}),
+        };
       }),
 
     /**

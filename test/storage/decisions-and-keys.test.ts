@@ -5,7 +5,7 @@ import { ReminderId, TenantId } from '../../src/domain/ids.js';
 import { StorageErrorType } from '../../src/storage/errors.js';
 import type { Stores } from '../../src/storage/index.js';
 import { openTestDatabase, testDatabaseKind, type TestDatabase } from '../support/database.js';
-import { alice, bob, seed, tenant } from './fixtures.js';
+import { alice, bob, reminderFor, seed, tenant } from './fixtures.js';
 
 describe(`occurrence decisions (${testDatabaseKind()})`, () => {
   let t: TestDatabase;
@@ -48,6 +48,19 @@ describe(`occurrence decisions (${testDatabaseKind()})`, () => {
     const again = await stores.decisions.record(decision);
     expect(first.inserted).toBe(true);
     expect(again).toEqual({ inserted: false, decision: first.decision });
+  });
+
+  it('records the decision that ends a series and completes its reminder in one statement, the decision once when retried', async () => {
+    await stores.reminders.insert(reminderFor(alice, 'r-last'));
+    const decision = { ...base, source: { reminderId: ReminderId('r-last') }, decidedAt: new Date('2026-03-02T22:00:01Z'), kind: 'sent' as const };
+    await stores.decisions.recordWithStatus(decision, 'completed');
+    await stores.decisions.recordWithStatus({ ...decision, decidedAt: new Date('2026-03-02T22:00:09Z') }, 'completed');
+    const stored = await stores.decisions.forOccurrence(tenant, ReminderId('r-last'), base.recurrenceId);
+    expect(stored.map((d) => [d.kind, d.decidedAt.toISOString()])).toEqual([['sent', '2026-03-02T22:00:01.000Z']]);
+    expect(await stores.reminders.get(tenant, ReminderId('r-last'))).toMatchObject({ status: 'completed', version: 3 });
+    await expect(stores.decisions.recordWithStatus({ ...decision, source: { reminderId: ReminderId('r-gone') } }, 'completed')).rejects.toMatchObject({
+      type: StorageErrorType.ForeignKeyViolation,
+    });
   });
 
   it('lists decisions newest first in pages', async () => {

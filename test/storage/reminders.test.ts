@@ -43,6 +43,22 @@ describe(`reminders (${testDatabaseKind()})`, () => {
     });
   });
 
+  it('reads what a send needs in one statement: status and channels, the user as stored, the category policy if the tenant has one', async () => {
+    await stores.reminders.insert(reminderFor(alice, 'r-send', { channels: ['email', 'sms'], category: 'digest' }));
+    await stores.categoryPolicies.put({ tenantId: tenant, category: 'digest', policy: { quietHours: 'skip' } });
+    await stores.reminders.update(tenant, ReminderId('r-send'), { status: 'cancelled' });
+    const alicePreferences = (await stores.users.get(tenant, alice))?.preferences;
+    expect(await stores.reminders.sendContext(tenant, ReminderId('r-send'), 'digest')).toEqual({
+      status: 'cancelled',
+      channels: ['email', 'sms'],
+      recipient: { preferences: alicePreferences, tags: [], attributes: {} },
+      categoryPolicy: { quietHours: 'skip' },
+    });
+    // The reminder's user and the category asked for, whatever the stored category: the workflow's definition decides.
+    expect(await stores.reminders.sendContext(tenant, ReminderId('r-send'), 'no-such-category')).not.toHaveProperty('categoryPolicy');
+    expect(await stores.reminders.sendContext(tenant, ReminderId('nope'), 'digest')).toBeUndefined();
+  });
+
   it('keeps an iCalendar definition verbatim', async () => {
     const ical = 'DTSTART;TZID=Europe/Paris:20260301T090000\nRRULE:FREQ=WEEKLY;BYDAY=TU,TH;UNTIL=20260601T000000Z';
     await stores.reminders.insert(reminderFor(alice, 'r-ical', { recurrence: { ical } }));
