@@ -17,15 +17,15 @@ import {
 } from '../src/domain/policy/index.js';
 import { validatePreferences, type Preferences } from '../src/domain/preferences/index.js';
 import type { ReminderId, TenantId, UserId } from '../src/domain/ids.js';
-import type { OccurrenceDecision, ReminderStatus } from '../src/domain/decisions.js';
+import { failedOutcome, occurrenceEnded, sentOutcome, type ChannelOutcome, type OccurrenceDecision, type ReminderStatus, type StopReason } from '../src/domain/decisions.js';
 import type { Ledger } from '../src/storage/ledger.js';
-import type { DecisionLog } from '../src/storage/decisions.js';
-import type { ReminderStore } from '../src/storage/reminders.js';
+import type { DecisionLog, NewDecision } from '../src/storage/decisions.js';
+import type { ReminderStore, SendContext } from '../src/storage/reminders.js';
 import type { MessageContent } from '../src/domain/templates/index.js';
 import { createComposer, recipientFacts, type StoredRecipient, type TemplateSource } from '../src/templates/compose.js';
 import { NO_METRICS, type ChimeMetrics } from '../src/domain/metrics.js';
 import { activityContext, claimantOf } from './context.js';
-import { createDeliverer, type DeliveryReceipt } from './delivery.js';
+import { createDeliverer, type DeliveryReceipt, type DeliveryResult } from './delivery.js';
 
 /** Port: a user as the database has them now. */
 export interface RecipientSource {
@@ -43,9 +43,12 @@ export interface ActivityDependencies {
   templates: TemplateSource;
   categories: CategoryPolicySource;
   ledger: Pick<Ledger, 'claim' | 'settle' | 'countSent'>;
-  decisions: Pick<DecisionLog, 'record'>;
-  /** Keeps the stored reminder's status (what lists show) in step with its workflow. */
-  reminders: Pick<ReminderStore, 'update'>;
+  decisions: Pick<DecisionLog, 'record' | 'recordWithStatus'>;
+  /**
+   * Keeps the stored reminder's status (what lists show) in step with its workflow; read right before
+   * a one-step send (the API writes a pause, cancel or channel removal there before it answers).
+   */
+  reminders: Pick<ReminderStore, 'update' | 'get' | 'sendContext'>;
   /** Deliveries and decisions counted (Prometheus in the worker); none by default. */
   metrics?: ChimeMetrics;
 }
@@ -98,6 +101,42 @@ export interface DeliverRequest {
   content: MessageContent;
   /** Quiet hours or a snooze moved the send past its scheduled instant (its lateness is policy). */
   deferred?: boolean;
+}
+
+/** A due occurrence decided and sent in one activity: the decision's inputs and the message. */
+export interface SendOccurrenceRequest extends DecideRequest {
+  content: MessageContent;
+  /** Quiet hours or a snooze moved the send past its scheduled instant (its lateness is policy). */
+  deferred?: boolean;
+  /** How to record the occurrence's decision when every channel ends here (none is deferred, stopped or left to retry). */
+  record?: {
+    /** n-th decision about this occurrence. */
+    sequence: number;
+    /** Outcomes of channels that ended before this call (removed from the reminder meanwhile). */
+    outcomes: ChannelOutcome[];
+    /** The last occurrence of the series: the reminder completes with its decision. */
+    completesSeries: boolean;
+  };
+}
+
+/** How one channel that the decision sends ended inside a one-step send. */
+export type OneStepDelivery =
+  | { kind: 'sent'; receipt: DeliveryReceipt }
+  /** The provider refused it for good (recorded on the ledger as final). */
+  | { kind: 'failed'; type: string; message: string }
+  /** The database shows the reminder paused or cancelled, or the channel removed: not started. */
+  | { kind: 'stopped'; reason: StopReason }
+  /** Its send-by instant passed before its turn: not started, to be decided again. */
+  | { kind: 'timed_out' }
+  /** Not settled: a transient failure, or another live attempt holds the key. `deliver` retries it within its send-by bound. */
+  | { kind: 'retry'; type: string };
+
+export interface SendOccurrenceResult {
+  verdicts: ChannelDecision[];
+  /** One entry per channel the decision sends. */
+  deliveries: Partial<Record<Channel, OneStepDelivery>>;
+  /** Every channel ended here: the occurrence's decision, recorded (and the reminder completed, if asked). */
+  recorded?: { decision: OccurrenceDecision; reminderStatus?: ReminderStatus };
 }
 
 export type { DeliveryReceipt };
@@ -158,6 +197,34 @@ function toActivityFailure(error: unknown): unknown {
   return error;
 }
 
+/** The failure a delivery that did not end in a send throws: retried by Temporal unless it is permanent. */
+function deliveryFailure(result: Exclude<DeliveryResult, { kind: 'sent' }>): ApplicationFailure {
+  if (result.kind === 'busy') {
+    return ApplicationFailure.create({ type: ActivityErrorType.DeliveryInProgress, message: 'another worker is delivering this key' });
+  }
+  return ApplicationFailure.create({
+    type: result.type,
+    message: result.message,
+    nonRetryable: result.permanent,
+    ...(result.cause !== undefined ? { cause: result.cause as Error } : {}),
+    ...(result.retryAfterMs !== undefined ? { nextRetryDelay: result.retryAfterMs } : {}),
+  });
+}
+
+/** Each channel's outcome when every one ended in a one-step send (skipped, sent or refused for good); otherwise none. */
+function endedHere(verdicts: ChannelDecision[], deliveries: SendOccurrenceResult['deliveries']): ChannelOutcome[] | undefined {
+  const skipped: ChannelOutcome[] = [];
+  const reached: ChannelOutcome[] = [];
+  for (const verdict of verdicts) {
+    const delivery = deliveries[verdict.channel];
+    if (verdict.action === 'skip') skipped.push({ channel: verdict.channel, outcome: 'skipped', reason: verdict.reason, explanation: verdict.explanation });
+    else if (delivery?.kind === 'sent') reached.push(sentOutcome(verdict.channel, delivery.receipt));
+    else if (delivery?.kind === 'failed') reached.push(failedOutcome(verdict.channel, delivery.type, delivery.message));
+    else return undefined;
+  }
+  return [...skipped, ...reached];
+}
+
 function contactOf(preferences: Preferences, channel: Channel): string | undefined {
   return channel === 'email' ? preferences.contacts.email?.address : preferences.contacts.sms?.number;
 }
@@ -168,12 +235,141 @@ const decisionKind = (d: OccurrenceDecision) =>
 export function createActivities({ senders, recipients, templates, categories, ledger, decisions, reminders, metrics = NO_METRICS }: ActivityDependencies) {
   const deliverOnce = createDeliverer({ senders, ledger, metrics });
   const compose = createComposer({ templates });
-  async function currentRecipient(tenantId: string, userId: string, fallbackTimeZone: string): Promise<{ preferences: Preferences; stored?: StoredRecipient }> {
-    const stored = await recipients.recipientOf(tenantId as TenantId, userId as UserId);
-    return { preferences: validatePreferences({ timeZone: fallbackTimeZone, ...((stored?.preferences as object | undefined) ?? {}) }), ...(stored ? { stored } : {}) };
-  }
+  /** The user as the database has them now; the preferences read with `fallbackTimeZone` where they name no zone. */
+  const preferencesOf = (stored: StoredRecipient | undefined, fallbackTimeZone: string): Preferences =>
+    validatePreferences({ timeZone: fallbackTimeZone, ...((stored?.preferences as object | undefined) ?? {}) });
   const currentPreferences = async (tenantId: string, userId: string, fallbackTimeZone: string): Promise<Preferences> =>
-    (await currentRecipient(tenantId, userId, fallbackTimeZone)).preferences;
+    preferencesOf(await recipients.recipientOf(tenantId as TenantId, userId as UserId), fallbackTimeZone);
+
+  /** Decides each channel — send, defer or skip — with the user's preferences and the category's policy as they are now. */
+  async function decideWith(request: DecideRequest, prefs: Preferences, categoryPolicy: PolicyOverrides | undefined): Promise<ChannelDecision[]> {
+    const { tenantId, userId, occurrence, nowEpochMs: now } = request;
+    // Default → category → reminder.
+    const policy = resolvePolicy(categoryPolicy, request.policy);
+    const recentSends: Partial<Record<Channel, number>> = {};
+    for (const { channel, since } of capLookups(policy, request.channels, now)) {
+      recentSends[channel] = await ledger.countSent({
+        tenantId: tenantId as TenantId,
+        userId: userId as UserId,
+        channel,
+        category: request.category,
+        since: new Date(since),
+      });
+    }
+    const decision = decide({
+      occurrence: {
+        scheduledFor: Date.parse(occurrence.scheduledFor),
+        recurrenceId: occurrence.recurrenceId,
+        category: request.category,
+        channels: request.channels,
+      },
+      preferences: prefs,
+      policy,
+      now,
+      recentSends,
+      pendingNewer: request.followingEpochMs !== undefined && request.followingEpochMs <= now,
+      ...(request.deliveryWindowMs !== undefined ? { deliveryWindowMs: request.deliveryWindowMs } : {}),
+    });
+    return decision.channels;
+  }
+
+  /**
+   * One channel through the ledger (claim, provider, settle). `recipient` is the user as already read
+   * for this send, if it was; otherwise they are read after the claim (a settled key needs no read).
+   */
+  function deliverChannel(request: DeliverRequest, context: ReturnType<typeof activityContext>, recipient?: { stored: StoredRecipient | undefined }) {
+    const { tenantId, userId, occurrence, channel } = request;
+    const claimant = claimantOf(context);
+    return deliverOnce(
+      {
+        tenantId: tenantId as TenantId,
+        userId: userId as UserId,
+        source: { reminderId: occurrence.reminderId as ReminderId },
+        recurrenceId: occurrence.recurrenceId,
+        occurrenceAt: new Date(occurrence.scheduledFor),
+        channel,
+        category: request.category,
+        ...(request.deferred ? { deferred: true } : {}),
+      },
+      {
+        ...(context ? { log: context.log } : {}),
+        prepare: async () => {
+          const stored = recipient ? recipient.stored : await recipients.recipientOf(tenantId as TenantId, userId as UserId);
+          const preferences = preferencesOf(stored, 'UTC');
+          const { title, body } = request.content;
+          const composed = await compose({
+            tenantId: tenantId as TenantId,
+            channel,
+            recipient: recipientFacts(userId, preferences, stored),
+            source: { kind: 'reminder', id: occurrence.reminderId, title, body, category: request.category },
+            occurrence: { atEpochMs: Date.parse(occurrence.scheduledFor), nowEpochMs: Date.now() },
+            content: request.content,
+          });
+          return { to: contactOf(preferences, channel), ...composed };
+        },
+        leaseMs: DELIVERY_LEASE_MS,
+        settleRetryMs: SETTLE_RETRY_MS,
+        ...(claimant ? { claimant } : {}),
+        beforeProviderCall: () => {
+          if (context?.cancellationSignal.aborted) throw new CancelledFailure('the reminder stopped before the provider was called');
+        },
+      },
+    );
+  }
+
+  /** Heartbeats show a dead worker within the heartbeat timeout and bring a cancellation. None at the start: a quick activity (most of them) costs the server no heartbeat write at all. */
+  async function heartbeating<T>(work: (context: ReturnType<typeof activityContext>) => Promise<T>): Promise<T> {
+    const context = activityContext();
+    const beating = context && setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
+    try {
+      return await work(context);
+    } finally {
+      clearInterval(beating);
+    }
+  }
+
+  /** Why the stored reminder says this channel must not start now, if it does. */
+  function storedStop(stored: Pick<SendContext, 'status' | 'channels'> | undefined, channel: Channel): StopReason | undefined {
+    if (!stored || stored.status === 'cancelled') return 'cancelled';
+    if (stored.status === 'paused') return 'paused';
+    if (!stored.channels.includes(channel)) return 'channel_removed';
+    return undefined;
+  }
+
+  /** Stores a decision once per (reminder, occurrence, sequence), and the status the reminder settles in with it. */
+  async function recordNow({ tenantId, userId, decision, sequence, reminderStatus }: RecordDecisionRequest): Promise<void> {
+    const reason =
+      decision.kind === 'skipped' ? decision.reason : decision.kind === 'deferred' ? decision.explanation : undefined;
+    const kind = decisionKind(decision);
+    const row: NewDecision & { source: { reminderId: ReminderId } } = {
+      tenantId: tenantId as TenantId,
+      userId: userId as UserId,
+      source: { reminderId: decision.occurrence.reminderId as ReminderId },
+      recurrenceId: decision.occurrence.recurrenceId,
+      occurrenceAt: new Date(decision.occurrence.scheduledFor),
+      sequence,
+      decidedAt: new Date(decision.decidedAt),
+      kind,
+      ...(reason !== undefined ? { reason } : {}),
+      ...(decision.kind === 'deferred' ? { deferredUntil: new Date(decision.until) } : {}),
+      channels: decision.kind === 'delivered' || decision.kind === 'skipped' ? decision.channels : [],
+      // The decision as the workflow made it: the API answers from here when the workflow is gone.
+      details: { decision, ...(decision.kind === 'missed' ? { count: decision.count, lateByMs: decision.lateByMs } : {}) },
+    };
+    if (reminderStatus) await decisions.recordWithStatus(row, reminderStatus);
+    else await decisions.record(row);
+    // Counted once recorded (a retried record is stored once, and may count twice: a counter, not a ledger).
+    // A deferral's explanation is free text: its series are counted under the kind alone.
+    metrics.decided(kind, decision.kind === 'skipped' ? decision.reason : '');
+    activityContext()?.log.info('decision recorded', {
+      tenantId,
+      reminderId: decision.occurrence.reminderId,
+      recurrenceId: decision.occurrence.recurrenceId,
+      scheduledFor: decision.occurrence.scheduledFor,
+      kind,
+      ...(decision.kind === 'skipped' ? { reason: decision.reason } : {}),
+    });
+  }
 
   return {
     /**
@@ -203,77 +399,79 @@ export function createActivities({ senders, recipients, templates, categories, l
     /** Reads the user's preferences as they are now and decides each channel: send, defer or skip. */
     async decideOccurrence(request: DecideRequest): Promise<ChannelDecision[]> {
       try {
-        const { tenantId, userId, occurrence, nowEpochMs: now } = request;
-        const prefs = await currentPreferences(tenantId, userId, request.fallbackTimeZone);
-        // Default → category → reminder, the category's layer as the tenant has it now.
-        const policy = resolvePolicy(await categories.categoryPolicyOf(tenantId as TenantId, request.category), request.policy);
-        const recentSends: Partial<Record<Channel, number>> = {};
-        for (const { channel, since } of capLookups(policy, request.channels, now)) {
-          recentSends[channel] = await ledger.countSent({
-            tenantId: tenantId as TenantId,
-            userId: userId as UserId,
-            channel,
-            category: request.category,
-            since: new Date(since),
-          });
-        }
-        const decision = decide({
-          occurrence: {
-            scheduledFor: Date.parse(occurrence.scheduledFor),
-            recurrenceId: occurrence.recurrenceId,
-            category: request.category,
-            channels: request.channels,
-          },
-          preferences: prefs,
-          policy,
-          now,
-          recentSends,
-          pendingNewer: request.followingEpochMs !== undefined && request.followingEpochMs <= now,
-          ...(request.deliveryWindowMs !== undefined ? { deliveryWindowMs: request.deliveryWindowMs } : {}),
-        });
-        return decision.channels;
+        const { tenantId, category } = request;
+        const prefs = await currentPreferences(tenantId, request.userId, request.fallbackTimeZone);
+        return await decideWith(request, prefs, await categories.categoryPolicyOf(tenantId as TenantId, category));
       } catch (error) {
         throw toActivityFailure(error);
       }
+    },
+
+    /**
+     * The usual due occurrence in one task-queue round trip: decides every channel at send time, as
+     * `decideOccurrence` does, and delivers each one the decision sends, as `deliver` does — with one
+     * read of the user for both. Right before each channel it reads the stored reminder: the API
+     * writes a pause, a cancel or a channel removal there before it answers, so no channel starts
+     * after a stop the API has answered. A channel it cannot settle at once is left to `deliver`
+     * (Temporal's retries, within its send-by bound); a failure it cannot report (an acceptance it
+     * could not record) throws, and the retry decides again, with the same clock, and finds on the
+     * ledger what was already sent.
+     */
+    async sendOccurrence(request: SendOccurrenceRequest): Promise<SendOccurrenceResult> {
+      return heartbeating(async (context) => {
+        const { tenantId, userId, occurrence } = request;
+        const reminderId = occurrence.reminderId as ReminderId;
+        // One read for the decision and the first channel's stop check; without the reminder's row
+        // (never expected while its workflow runs) the user and the policy are read alone.
+        const seen = await reminders.sendContext(tenantId as TenantId, reminderId, request.category);
+        const stored = seen ? seen.recipient : await recipients.recipientOf(tenantId as TenantId, userId as UserId);
+        const categoryPolicy = seen ? seen.categoryPolicy : await categories.categoryPolicyOf(tenantId as TenantId, request.category);
+        let verdicts: ChannelDecision[];
+        try {
+          verdicts = await decideWith(request, preferencesOf(stored, request.fallbackTimeZone), categoryPolicy);
+        } catch (error) {
+          throw toActivityFailure(error);
+        }
+        const deliveries: SendOccurrenceResult['deliveries'] = {};
+        let reminder: Pick<SendContext, 'status' | 'channels'> | undefined = seen;
+        let first = true;
+        for (const verdict of verdicts) {
+          if (verdict.action !== 'send') continue;
+          const { channel } = verdict;
+          // Read again before each later channel: a stop may have been answered while the one before was sent.
+          if (!first) reminder = await reminders.get(tenantId as TenantId, reminderId);
+          first = false;
+          const stop = storedStop(reminder, channel);
+          if (stop) {
+            deliveries[channel] = { kind: 'stopped', reason: stop };
+            continue;
+          }
+          if (verdict.sendBy !== undefined && Date.now() >= verdict.sendBy) {
+            deliveries[channel] = { kind: 'timed_out' };
+            continue;
+          }
+          const result = await deliverChannel({ ...request, channel }, context, { stored });
+          if (result.kind === 'sent') deliveries[channel] = { kind: 'sent', receipt: result.receipt };
+          else if (result.kind === 'failed' && result.permanent) deliveries[channel] = { kind: 'failed', type: result.type, message: result.message };
+          else deliveries[channel] = { kind: 'retry', type: result.kind === 'busy' ? ActivityErrorType.DeliveryInProgress : result.type };
+        }
+        const outcomes = request.record && endedHere(verdicts, deliveries);
+        if (!request.record || !outcomes) return { verdicts, deliveries };
+        // Decided at the workflow's clock, the decision's own `now`; the channels in the order the
+        // workflow settles them: what ended before, the skipped ones, the ones that reached a provider.
+        const decision = occurrenceEnded(occurrence, new Date(request.nowEpochMs).toISOString(), [...request.record.outcomes, ...outcomes]);
+        const reminderStatus = request.record.completesSeries ? ('completed' as const) : undefined;
+        await recordNow({ tenantId, userId, decision, sequence: request.record.sequence, ...(reminderStatus ? { reminderStatus } : {}) });
+        return { verdicts, deliveries, recorded: { decision, ...(reminderStatus ? { reminderStatus } : {}) } };
+      });
     },
 
     async recordStatus({ tenantId, reminderId, status, reason }: RecordStatusRequest): Promise<void> {
       await reminders.update(tenantId as TenantId, reminderId as ReminderId, { status, statusReason: status === 'blocked' ? (reason ?? null) : null });
     },
 
-    async recordDecision({ tenantId, userId, decision, sequence, reminderStatus }: RecordDecisionRequest): Promise<void> {
-      const reason =
-        decision.kind === 'skipped' ? decision.reason : decision.kind === 'deferred' ? decision.explanation : undefined;
-      const kind = decisionKind(decision);
-      await decisions.record({
-        tenantId: tenantId as TenantId,
-        userId: userId as UserId,
-        source: { reminderId: decision.occurrence.reminderId as ReminderId },
-        recurrenceId: decision.occurrence.recurrenceId,
-        occurrenceAt: new Date(decision.occurrence.scheduledFor),
-        sequence,
-        decidedAt: new Date(decision.decidedAt),
-        kind,
-        ...(reason !== undefined ? { reason } : {}),
-        ...(decision.kind === 'deferred' ? { deferredUntil: new Date(decision.until) } : {}),
-        channels: decision.kind === 'delivered' || decision.kind === 'skipped' ? decision.channels : [],
-        // The decision as the workflow made it: the API answers from here when the workflow is gone.
-        details: { decision, ...(decision.kind === 'missed' ? { count: decision.count, lateByMs: decision.lateByMs } : {}) },
-      });
-      if (reminderStatus) {
-        await reminders.update(tenantId as TenantId, decision.occurrence.reminderId as ReminderId, { status: reminderStatus, statusReason: null });
-      }
-      // Counted once recorded (a retried record is stored once, and may count twice: a counter, not a ledger).
-      // A deferral's explanation is free text: its series are counted under the kind alone.
-      metrics.decided(kind, decision.kind === 'skipped' ? decision.reason : '');
-      activityContext()?.log.info('decision recorded', {
-        tenantId,
-        reminderId: decision.occurrence.reminderId,
-        recurrenceId: decision.occurrence.recurrenceId,
-        scheduledFor: decision.occurrence.scheduledFor,
-        kind,
-        ...(decision.kind === 'skipped' ? { reason: decision.reason } : {}),
-      });
+    async recordDecision(request: RecordDecisionRequest): Promise<void> {
+      await recordNow(request);
     },
 
     /**
@@ -282,62 +480,12 @@ export function createActivities({ senders, recipients, templates, categories, l
      * returns the stored result without calling the provider again.
      */
     async deliver(request: DeliverRequest): Promise<DeliveryReceipt> {
-      const { tenantId, userId, occurrence, channel } = request;
-      const context = activityContext();
-      const claimant = claimantOf(context);
-      // Heartbeats show a dead worker within the heartbeat timeout and bring the cancellation of a
-      // delivery whose reminder was paused or cancelled meanwhile. None at the start: a quick
-      // delivery (most of them) then costs the server no heartbeat write at all.
-      const beating = context && setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
-      try {
-        const result = await deliverOnce(
-          {
-            tenantId: tenantId as TenantId,
-            userId: userId as UserId,
-            source: { reminderId: occurrence.reminderId as ReminderId },
-            recurrenceId: occurrence.recurrenceId,
-            occurrenceAt: new Date(occurrence.scheduledFor),
-            channel,
-            category: request.category,
-            ...(request.deferred ? { deferred: true } : {}),
-          },
-          {
-            ...(context ? { log: context.log } : {}),
-            prepare: async () => {
-              const { preferences, stored } = await currentRecipient(tenantId, userId, 'UTC');
-              const { title, body } = request.content;
-              const composed = await compose({
-                tenantId: tenantId as TenantId,
-                channel,
-                recipient: recipientFacts(userId, preferences, stored),
-                source: { kind: 'reminder', id: occurrence.reminderId, title, body, category: request.category },
-                occurrence: { atEpochMs: Date.parse(occurrence.scheduledFor), nowEpochMs: Date.now() },
-                content: request.content,
-              });
-              return { to: contactOf(preferences, channel), ...composed };
-            },
-            leaseMs: DELIVERY_LEASE_MS,
-            settleRetryMs: SETTLE_RETRY_MS,
-            ...(claimant ? { claimant } : {}),
-            beforeProviderCall: () => {
-              if (context?.cancellationSignal.aborted) throw new CancelledFailure('the reminder stopped before the provider was called');
-            },
-          },
-        );
+      // Heartbeats also bring the cancellation of a delivery whose reminder was paused or cancelled meanwhile.
+      return heartbeating(async (context) => {
+        const result = await deliverChannel(request, context);
         if (result.kind === 'sent') return result.receipt;
-        if (result.kind === 'busy') {
-          throw ApplicationFailure.create({ type: ActivityErrorType.DeliveryInProgress, message: 'another worker is delivering this key' });
-        }
-        throw ApplicationFailure.create({
-          type: result.type,
-          message: result.message,
-          nonRetryable: result.permanent,
-          ...(result.cause !== undefined ? { cause: result.cause as Error } : {}),
-          ...(result.retryAfterMs !== undefined ? { nextRetryDelay: result.retryAfterMs } : {}),
-        });
-      } finally {
-        clearInterval(beating);
-      }
+        throw deliveryFailure(result);
+      });
     },
   };
 }

@@ -1,7 +1,7 @@
 /** Channel outcomes built inside workflow code, and how activity failures read there. */
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
-import type { ChannelOutcome, StopReason } from '../src/domain/decisions.js';
+import { failedOutcome, type ChannelOutcome, type StopReason } from '../src/domain/decisions.js';
 import type { Channel } from '../src/domain/delivery.js';
 
 export const channelOutcome = {
@@ -9,23 +9,13 @@ export const channelOutcome = {
   failed(channel: Channel, error: unknown): ChannelOutcome {
     // An activity's failure wraps the ApplicationFailure; a local activity's may be it.
     const cause = error instanceof ApplicationFailure ? error : error instanceof Error && error.cause instanceof ApplicationFailure ? error.cause : undefined;
-    return {
-      channel,
-      outcome: 'failed',
-      errorType: cause?.type ?? 'unknown',
-      message: cause?.message ?? (error instanceof Error ? error.message : String(error)),
-    };
+    return failedOutcome(channel, cause?.type ?? 'unknown', cause?.message ?? (error instanceof Error ? error.message : String(error)));
   },
 };
 
 /** Out of time: the attempt timed out, or the retry policy stopped because the next attempt would start too late. */
 export const isTimeout = (error: unknown) =>
   error instanceof ActivityFailure && (error.cause instanceof TimeoutFailure || error.retryState === RetryState.TIMEOUT);
-
-/** The reason a channel outcome gives a skipped decision. */
-export function reasonOf(outcome: ChannelOutcome): string {
-  return outcome.outcome === 'sent' ? 'sent' : outcome.outcome === 'failed' ? outcome.errorType : outcome.reason;
-}
 
 export function stopExplanation(reason: StopReason): string {
   switch (reason) {

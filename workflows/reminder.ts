@@ -23,6 +23,7 @@
  */
 import {
   ActivityFailure,
+  type ActivityOptions,
   CancellationScope,
   allHandlersFinished,
   condition,
@@ -35,15 +36,31 @@ import {
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DecideRequest, DeliveryReceipt, RecordDecisionRequest, RecordStatusRequest, ReminderActivities } from '../activities/index.js';
+import type {
+  DecideRequest,
+  DeliveryReceipt,
+  OneStepDelivery,
+  RecordDecisionRequest,
+  RecordStatusRequest,
+  ReminderActivities,
+  SendOccurrenceResult,
+} from '../activities/index.js';
 import type { ChannelDecision } from '../src/domain/policy/decide.js';
 import { recurrenceIdFor } from '../src/domain/policy/zone-mode.js';
 import type { Channel, OccurrenceRef } from '../src/domain/delivery.js';
 import { ChimeErrorType, PERMANENT_DELIVERY_ERRORS } from '../src/domain/errors.js';
 import type { Occurrence } from '../src/domain/recurrence/index.js';
-import { sentOutcome, type ChannelOutcome, type OccurrenceDecision, type ReminderStatus, type StopReason } from '../src/domain/decisions.js';
+import {
+  failedOutcome,
+  occurrenceEnded,
+  sentOutcome,
+  type ChannelOutcome,
+  type OccurrenceDecision,
+  type ReminderStatus,
+  type StopReason,
+} from '../src/domain/decisions.js';
 import { statusPublisher } from './status-publisher.js';
-import { channelOutcome, isTimeout, reasonOf, stopExplanation } from './outcomes.js';
+import { channelOutcome, isTimeout, stopExplanation } from './outcomes.js';
 import { assertValidPatch } from './reminder-validation.js';
 import { reject } from './update-rejection.js';
 import { reminderWorkflowV1 } from './reminder-v1.js';
@@ -91,6 +108,14 @@ const MIN_DELIVERY_WINDOW_MS = 10_000;
  */
 export const LEAN_OCCURRENCE_PATCH = 'reminder-lean-occurrence';
 
+/**
+ * Runs started under this patch (all of them on the lean path) decide and send an occurrence's first
+ * handling in one activity, `sendOccurrence`: one task-queue round trip instead of a local decide and
+ * a `deliver` per channel. A deferral, a retry after a send-by bound, or a one-step activity that ran
+ * out of time goes the two-step way.
+ */
+export const ONE_STEP_SEND_PATCH = 'reminder-one-step-send';
+
 /** Idempotent writes: retried, with capped backoff, until the database answers. */
 const bookkeepingOptions = {
   startToCloseTimeout: '30 seconds',
@@ -113,7 +138,7 @@ const bookkeeping = (lean: boolean) => ({
     lean ? localDecide.executeWithOptions(options, [request]) : remoteDecide.executeWithOptions(options, [request]),
 });
 /** Heartbeats carry the cancellation of a delivery whose reminder was stopped, and reveal a dead worker within 20 s. */
-const { deliver } = proxyActivities<ReminderActivities>({
+const deliveryOptions: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   heartbeatTimeout: '20 seconds',
   retry: {
@@ -122,6 +147,12 @@ const { deliver } = proxyActivities<ReminderActivities>({
     maximumInterval: '1 minute',
     nonRetryableErrorTypes: [...PERMANENT_DELIVERY_ERRORS],
   },
+};
+const { deliver } = proxyActivities<ReminderActivities>(deliveryOptions);
+/** Decides and delivers; its own permanent refusals come back as results, so only a decision it cannot make stops its retries. */
+const { sendOccurrence } = proxyActivities<ReminderActivities>({
+  ...deliveryOptions,
+  retry: { ...deliveryOptions.retry, nonRetryableErrorTypes: [ChimeErrorType.PreferencesInvalid, ...PERMANENT_DELIVERY_ERRORS] },
 });
 const { planOccurrences } = proxyLocalActivities<ReminderActivities>({
   startToCloseTimeout: '10 seconds',
@@ -153,6 +184,7 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
   const carried: CarriedState = input.carried ?? { status: 'active', skipNext: false, decisions: [], generation: 0 };
   // Decided once per run, at its start: a run never changes path midway.
   const lean = patched(LEAN_OCCURRENCE_PATCH);
+  const oneStep = lean && patched(ONE_STEP_SEND_PATCH);
   const { recordDecision, recordStatus, decideOccurrence } = bookkeeping(lean);
 
   // ---- intent: written by the message handlers, read by the loop ------------------------------
@@ -332,13 +364,18 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
 
   /** The database shows what the workflow does: every status it settles in is recorded there. */
   let recordedStatus: ReminderStatus = carried.status;
-  const record = async (decision: OccurrenceDecision, sequence: number, reminderStatus?: ReminderStatus) => {
+  /** Keeps a decision for queries and the UI (the last ones, in full). */
+  const remember = (decision: OccurrenceDecision) => {
     decisions.push(decision);
     if (decisions.length > DECISIONS_KEPT) decisions.splice(0, decisions.length - DECISIONS_KEPT);
     setCurrentDetails(`last decision: ${decision.kind} for ${decision.occurrence.scheduledFor}`);
+  };
+  const record = async (decision: OccurrenceDecision, sequence: number, reminderStatus?: ReminderStatus) => {
+    remember(decision);
     await recordDecision({ tenantId, userId, decision, sequence, ...(reminderStatus ? { reminderStatus } : {}) });
     if (reminderStatus) recordedStatus = reminderStatus;
   };
+
 
   // Search attributes and memo are upserted only when they change: every upsert is a command.
   const publishStatus = statusPublisher();
@@ -454,37 +491,48 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
     };
   };
 
-  /** Ends the occurrence in hand with its decision; the fence moves past it. */
-  const finish = async (c: CurrentOccurrence, extra: ChannelOutcome[] = []): Promise<void> => {
-    const outcomes = [...c.outcomes, ...extra];
-    const ref = refOf(c.occurrence);
-    const decidedAt = iso(Date.now());
-    const sent = outcomes.some((o) => o.outcome === 'sent' || o.outcome === 'failed');
+  /**
+   * The plan that made this occurrence found none after it: the series is over, unless the rule
+   * changed meanwhile or its zone may have moved with the user's.
+   */
+  const isLast = (c: CurrentOccurrence) =>
+    lean && !c.following && status === 'active' && c.ruleVersion === versions.rule && definition.zoneMode !== 'follow-user';
+
+  /** Moves past the occurrence in hand, whose decision is being recorded: the fence, a snooze it ends, the series' end. */
+  const close = (c: CurrentOccurrence): { last: boolean } => {
     current = undefined;
     advanceFence(c.occurrence.epochMs);
-    if (snooze?.recurrenceId === ref.recurrenceId) {
+    if (snooze?.recurrenceId === idOf(c.occurrence)) {
       // A snooze stands for the occurrences that fall before its end: they are skipped as snoozed.
       snoozeCoversUntil = snooze.untilEpochMs;
       snooze = undefined;
     }
     if (!c.following || c.following.epochMs > Date.now()) heldSince = undefined; // caught up with the present
-    // The plan that made this occurrence found none after it: the series is over, unless the rule
-    // changed meanwhile or its zone may have moved with the user's.
-    const last = lean && !c.following && status === 'active' && c.ruleVersion === versions.rule && definition.zoneMode !== 'follow-user';
+    const last = isLast(c);
     if (last) status = 'completed';
-    await record(
-      sent
-        ? { kind: 'delivered', occurrence: ref, decidedAt, channels: outcomes, ...(c.deferredAt !== undefined ? { deferredFrom: iso(c.occurrence.epochMs) } : {}) }
-        : {
-            kind: 'skipped',
-            occurrence: ref,
-            decidedAt,
-            reason: [...new Set(outcomes.map(reasonOf))].join(', ') || 'no_channel',
-            channels: outcomes,
-          },
-      c.sequence,
-      last ? 'completed' : undefined,
+    return { last };
+  };
+
+  /** Ends the occurrence in hand with its decision; the fence moves past it. */
+  const finish = async (c: CurrentOccurrence, extra: ChannelOutcome[] = []): Promise<void> => {
+    const decision = occurrenceEnded(
+      refOf(c.occurrence),
+      iso(Date.now()),
+      [...c.outcomes, ...extra],
+      c.deferredAt !== undefined ? iso(c.occurrence.epochMs) : undefined,
     );
+    const { last } = close(c);
+    await record(decision, c.sequence, last ? 'completed' : undefined);
+  };
+
+  /**
+   * Ends the occurrence in hand with the decision a one-step send recorded: whatever was accepted
+   * while it ran applies from now on. The status it may have written is set right by the next sync.
+   */
+  const adopt = (c: CurrentOccurrence, recorded: NonNullable<SendOccurrenceResult['recorded']>): void => {
+    remember(recorded.decision);
+    if (recorded.reminderStatus) recordedStatus = recorded.reminderStatus;
+    close(c);
   };
 
   /** Ends the occurrence in hand because the reminder stopped: a plan is dropped, a due occurrence recorded. */
@@ -512,6 +560,9 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
     return undefined;
   };
 
+  /** For the lateness metric only (an input field, not a command: replay is unaffected). */
+  const deferredFlag = (c: CurrentOccurrence): { deferred?: true } => (c.deferredAt !== undefined || c.snoozedUntil !== undefined ? { deferred: true } : {});
+
   /** Delivers one channel within its send-by bound; a stop accepted meanwhile cancels the delivery. */
   const deliverUnlessStopped = (c: CurrentOccurrence, verdict: Extract<ChannelDecision, { action: 'send' }>): Promise<DeliveryResult> =>
     CancellationScope.cancellable(async () => {
@@ -533,8 +584,7 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
               channel: verdict.channel,
               category: definition.category,
               content: definition.content,
-              // For the lateness metric only (an input field, not a command: replay is unaffected).
-              ...(c.deferredAt !== undefined || c.snoozedUntil !== undefined ? { deferred: true } : {}),
+              ...deferredFlag(c),
             },
           ],
         )
@@ -555,6 +605,8 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
   const decideAndDeliver = async (c: CurrentOccurrence): Promise<void> => {
     handling = true;
     try {
+      // The first handling of an occurrence decides and sends in one step; any later one in two.
+      const inOneStep = oneStep && !c.decidedOnce;
       const removed = c.pending.filter((channel) => !definition.channels.includes(channel));
       for (const channel of removed) c.outcomes.push({ channel, outcome: 'skipped', reason: 'channel_removed', explanation: stopExplanation('channel_removed') });
       c.pending = c.pending.filter((channel) => definition.channels.includes(channel));
@@ -562,27 +614,44 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
       c.decidedUnder = { preferences: versions.preferences, settings: versions.settings };
       if (c.pending.length === 0) return finish(c);
 
+      const request: DecideRequest = {
+        tenantId,
+        userId,
+        occurrence: refOf(c.occurrence),
+        category: definition.category,
+        channels: c.pending,
+        ...(definition.policy ? { policy: definition.policy } : {}),
+        fallbackTimeZone: userTimeZone ?? definition.recurrence.tzid,
+        nowEpochMs: Date.now(),
+        deliveryWindowMs: catchUpWindowMs,
+        // Occurrences inside a snooze are stood for by the snoozed one, which therefore never collapses to them.
+        ...(c.following && !(snooze?.recurrenceId === idOf(c.occurrence) && c.following.epochMs <= snooze.untilEpochMs)
+          ? { followingEpochMs: c.following.epochMs }
+          : {}),
+      };
+      const timeouts = { scheduleToCloseTimeout: Math.max(catchUpWindowMs, 60_000), summary: `decide ${c.occurrence.local}` };
       let verdicts: ChannelDecision[];
+      /** What the one step already did for each channel it sends. */
+      let done: SendOccurrenceResult['deliveries'] = {};
       try {
-        verdicts = await decideOccurrence(
-          {
-            tenantId,
-            userId,
-            occurrence: refOf(c.occurrence),
-            category: definition.category,
-            channels: c.pending,
-            ...(definition.policy ? { policy: definition.policy } : {}),
-            fallbackTimeZone: userTimeZone ?? definition.recurrence.tzid,
-            nowEpochMs: Date.now(),
-            deliveryWindowMs: catchUpWindowMs,
-            // Occurrences inside a snooze are stood for by the snoozed one, which therefore never collapses to them.
-            ...(c.following && !(snooze?.recurrenceId === idOf(c.occurrence) && c.following.epochMs <= snooze.untilEpochMs)
-              ? { followingEpochMs: c.following.epochMs }
-              : {}),
-          },
-          { scheduleToCloseTimeout: Math.max(catchUpWindowMs, 60_000), summary: `decide ${c.occurrence.local}` },
-        );
+        if (inOneStep) {
+          publish(true);
+          const sent = await sendOccurrence.executeWithOptions({ ...timeouts, summary: `send ${c.occurrence.local}` }, [
+            { ...request, content: definition.content, ...deferredFlag(c), record: { sequence: c.sequence, outcomes: c.outcomes, completesSeries: isLast(c) } },
+          ]);
+          if (sent.recorded) return adopt(c, sent.recorded); // every channel ended there: decided, sent and recorded
+          ({ verdicts, deliveries: done } = sent);
+        } else {
+          verdicts = await decideOccurrence(request, timeouts);
+        }
       } catch (error) {
+        if (isTimeout(error) && inOneStep) {
+          // Out of time in one step (the database was away): decided again now in two steps, and like a
+          // timed-out delivery, a channel still to send is not sent late.
+          c.timedOut = [...c.pending];
+          c.dueAt = Date.now();
+          return;
+        }
         if (isTimeout(error)) {
           // No decision within the catch-up window (the database was away): late, so missed.
           current = undefined;
@@ -593,25 +662,39 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
         // Preferences that cannot be read as valid: the occurrence fails with that reason, the series goes on.
         return finish(c, c.pending.map((channel) => channelOutcome.failed(channel, error)));
       }
-      if (stopReason()) return; // paused or cancelled meanwhile: the next turn ends it
+      const settle = (outcome: ChannelOutcome) => {
+        c.outcomes.push(outcome);
+        c.pending = c.pending.filter((p) => p !== outcome.channel);
+      };
+      /** Settles a channel the one step already sent or saw refused for good, whatever was accepted meanwhile. */
+      const settledInOneStep = (channel: Channel): boolean => {
+        const delivery: OneStepDelivery | undefined = done[channel];
+        if (delivery?.kind === 'sent') settle(sentOutcome(channel, delivery.receipt));
+        else if (delivery?.kind === 'failed') settle(failedOutcome(channel, delivery.type, delivery.message));
+        else return false;
+        return true;
+      };
+      if (stopReason()) {
+        // Paused or cancelled meanwhile: the next turn ends the rest.
+        for (const verdict of verdicts) settledInOneStep(verdict.channel);
+        return;
+      }
 
       for (const verdict of verdicts) {
         if (verdict.action !== 'skip') continue;
-        c.outcomes.push({ channel: verdict.channel, outcome: 'skipped', reason: verdict.reason, explanation: verdict.explanation });
-        c.pending = c.pending.filter((channel) => channel !== verdict.channel);
+        settle({ channel: verdict.channel, outcome: 'skipped', reason: verdict.reason, explanation: verdict.explanation });
       }
       for (const verdict of verdicts) {
-        if (verdict.action !== 'send' || stopReason(verdict.channel)) continue;
         const { channel } = verdict;
-        const settle = (outcome: ChannelOutcome) => {
-          c.outcomes.push(outcome);
-          c.pending = c.pending.filter((p) => p !== channel);
-        };
+        if (verdict.action !== 'send' || settledInOneStep(channel) || stopReason(channel)) continue;
+        // Its send-by bound passed before the one step reached it: decided again now, like a timed-out delivery.
+        const late = done[channel]?.kind === 'timed_out';
         if (c.timedOut.includes(channel)) {
           settle({ channel, outcome: 'failed', errorType: 'delivery_timeout', message: 'the provider did not take it within its send-by bound' });
           continue;
         }
-        const result = await deliverUnlessStopped(c, verdict);
+        // (A channel the one step found stopped in the database, which this run has not seen stopped, is delivered here.)
+        const result: DeliveryResult = late ? { kind: 'timed_out' } : await deliverUnlessStopped(c, verdict);
         if (result.kind === 'sent') {
           settle(sentOutcome(channel, result.receipt));
         } else if (result.kind === 'failed') {

@@ -39,3 +39,24 @@ export type OccurrenceDecision =
 export function sentOutcome(channel: Channel, receipt: { idempotencyKey: string; providerMessageId: string; rendering?: RenderingNote }): ChannelOutcome {
   return { channel, outcome: 'sent', idempotencyKey: receipt.idempotencyKey, providerMessageId: receipt.providerMessageId, ...(receipt.rendering ? { rendering: receipt.rendering } : {}) };
 }
+
+/** A channel whose provider refused it for good. */
+export function failedOutcome(channel: Channel, errorType: string, message: string): ChannelOutcome {
+  return { channel, outcome: 'failed', errorType, message };
+}
+
+/** The reason a channel outcome gives a skipped decision. */
+export function reasonOf(outcome: ChannelOutcome): string {
+  return outcome.outcome === 'sent' ? 'sent' : outcome.outcome === 'failed' ? outcome.errorType : outcome.reason;
+}
+
+/**
+ * The decision that ends a due occurrence with these channel outcomes: `delivered` when a channel
+ * reached its provider (sent, or refused for good), `skipped` with the channels' reasons otherwise.
+ */
+export function occurrenceEnded(occurrence: OccurrenceRef, decidedAt: string, outcomes: ChannelOutcome[], deferredFrom?: string): OccurrenceDecision {
+  const reached = outcomes.some((o) => o.outcome === 'sent' || o.outcome === 'failed');
+  return reached
+    ? { kind: 'delivered', occurrence, decidedAt, channels: outcomes, ...(deferredFrom !== undefined ? { deferredFrom } : {}) }
+    : { kind: 'skipped', occurrence, decidedAt, reason: [...new Set(outcomes.map(reasonOf))].join(', ') || 'no_channel', channels: outcomes };
+}

@@ -5,7 +5,7 @@
  *
  *   (a) two worker processes on one task queue, a burst of one-shot reminders due at one instant:
  *       every user gets exactly one email, and both workers ran deliveries (the worker identity,
- *       `pid@host`, of each `deliver` activity in the workflow histories);
+ *       `pid@host`, of each delivering activity (`sendOccurrence`, `deliver`) in the workflow histories);
  *   (b) SIGTERM while a delivery is in flight (its message held at the SMTP server): the worker stops
  *       polling, the held message is answered while it drains, the worker exits 0 within its grace
  *       time, and the email arrives once — recorded sent, never retried, the reminder completed by
@@ -135,10 +135,11 @@ async function completedReminders(burst: Burst): Promise<number> {
   return rows.length;
 }
 
-/** Each `deliver` activity of a workflow: the worker that ran it (`pid@host`), its attempt, and whether it completed. */
+/** Each activity of a workflow that delivers (`sendOccurrence`, or `deliver` after it): the worker that ran it (`pid@host`), its attempt, and whether it completed. */
 async function deliverActivities(workflowId: string): Promise<{ identity: string; attempt: number; completed: boolean }[]> {
   const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  const scheduled = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deliver').map((e) => String(e.eventId)));
+  const delivering = new Set(['sendOccurrence', 'deliver']);
+  const scheduled = new Set(events.filter((e) => delivering.has(e.activityTaskScheduledEventAttributes?.activityType?.name ?? '')).map((e) => String(e.eventId)));
   const completed = new Set(events.map((e) => e.activityTaskCompletedEventAttributes?.scheduledEventId).filter((id) => id != null).map(String));
   return events
     .filter((e) => e.activityTaskStartedEventAttributes && scheduled.has(String(e.activityTaskStartedEventAttributes.scheduledEventId)))
@@ -176,7 +177,7 @@ describe('scale-out and graceful shutdown (real Temporal, PostgreSQL, SMTP, work
     expect(ledger).toHaveLength(count);
     expect(ledger.every((r) => r.status === 'sent')).toBe(true);
 
-    // Who delivered: one completed `deliver` activity per reminder, and both worker processes among them.
+    // Who delivered: one completed delivering activity per reminder, and both worker processes among them.
     const runs = (await Promise.all(burst.workflowIds.map(deliverActivities))).flat();
     const pidOf = (identity: string) => Number(identity.split('@')[0]);
     const perWorker = countBy(runs.map((r) => String(pidOf(r.identity))));

@@ -66,7 +66,7 @@ describe('POST /v1/reminders', () => {
     ]);
   });
 
-  it('costs the server one task-queue activity per due occurrence: decide and record run as local activities', async () => {
+  it('costs the server what a timer and one activity cost: one activity decides, sends and records the due occurrence', async () => {
     const reminder = await stack.api.reminders.create({
       userId: 'lea',
       email: 'lea@example.com',
@@ -79,12 +79,13 @@ describe('POST /v1/reminders', () => {
     expect(result.decisions.map((d) => d.kind)).toEqual(['delivered']);
     const events = (await handle.fetchHistory()).events ?? [];
     const scheduled = events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
-    expect(scheduled).toEqual(['deliver']);
-    // From the timer to the end: the decide marker with `deliver`, then the record marker, one upsert and the completion.
+    expect(scheduled).toEqual(['sendOccurrence']);
+    // From the timer to the end: `sendOccurrence` (which also records the decision), one upsert and the completion; two workflow tasks.
     const fired = events.findIndex((e) => e.timerFiredEventAttributes);
     const afterTimer = events.slice(fired + 1);
     expect(afterTimer.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toHaveLength(1);
-    expect(afterTimer.filter((e) => e.markerRecordedEventAttributes)).toHaveLength(2);
+    expect(afterTimer.filter((e) => e.markerRecordedEventAttributes)).toHaveLength(0);
+    expect(afterTimer.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(2);
     // The last occurrence completed the reminder in the database with its decision, in the same call.
     expect((await stack.api.reminders.page({ userId: 'lea' })).data.map((r) => r.status)).toEqual(['completed']);
     const { data: deliveries } = await stack.api.reminders.deliveries(reminder.id);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { LEAN_OCCURRENCE_PATCH } from '../../workflows/reminder.js';
+import { ONE_STEP_SEND_PATCH } from '../../workflows/reminder.js';
 
 export const HISTORIES_DIR = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
 
@@ -27,7 +27,7 @@ const exists = (file: string) =>
  * goes behind a new `patched()`, set this to its name, so every scenario is recorded again under the
  * new code, beside the older generations' files (histories from before any patch have no suffix).
  */
-export const HISTORY_GENERATION = LEAN_OCCURRENCE_PATCH;
+export const HISTORY_GENERATION = ONE_STEP_SEND_PATCH;
 
 /** Saves the history of the handle's run (proto3 JSON, what `historyFromJSON` reads) unless one by that name exists. */
 export async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
