@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { cpuNow, cpuPer } from './lib/cpu.js';
-import { PLANNED, pool, quantile, startBenchStack, waitForCount, type BenchStack } from './lib/stack.js';
+import { CHIME_DATABASE, PLANNED, pool, quantile, startBenchStack, waitForCount, type BenchStack } from './lib/stack.js';
 import { emit, fmt, machine, target, type Figure } from './lib/report.js';
 
 const N = Number(process.env.BENCH_API_CREATE_N ?? 2000);
@@ -71,7 +71,7 @@ const RAN = 'WorkflowType="emptyWorkflow" AND ExecutionStatus="Completed"';
 
 const stack = await startBenchStack();
 const m = machine();
-console.log(`API create — Node ${m.node}, ${m.cores} cores, ${m.memoryGiB} GiB; embedded stack (dev server + SQLite file, PGlite), one worker`);
+console.log(`API create — Node ${m.node}, ${m.cores} cores, ${m.memoryGiB} GiB; embedded stack (dev server + SQLite file, ${CHIME_DATABASE}), one worker`);
 console.log(`N=${fmt(N)}, ${CONCURRENCY} requests in flight, after a warm-up of ${WARM_UP} each`);
 const figures: Figure[] = [];
 try {

@@ -26,7 +26,7 @@ import { createComposer } from '../src/templates/compose.js';
 import { createTemplatePersistence } from '../src/templates/persistence.js';
 import { createTemplateService } from '../src/templates/service.js';
 import { createStores } from '../src/storage/index.js';
-import { PLANNED, pool, startBenchStack, waitForCount, type BenchStack } from './lib/stack.js';
+import { CHIME_DATABASE, PLANNED, pool, startBenchStack, waitForCount, type BenchStack } from './lib/stack.js';
 import { emit, fmt, machine, target, type Figure } from './lib/report.js';
 
 const SIZES = (process.env.BENCH_SLEEPING_SIZES ?? '10000,100000')
@@ -105,7 +105,7 @@ const service = reminderService(stack);
 const actor = { tenantId: DEFAULT_TENANT } as Actor;
 const m = machine();
 const maxCached = stack.chimeWorker.options.maxCachedWorkflows;
-console.log(`Sleeping reminders — Node ${m.node}, ${m.cores} cores, ${m.memoryGiB} GiB; embedded stack (dev server + SQLite file, PGlite), one worker`);
+console.log(`Sleeping reminders — Node ${m.node}, ${m.cores} cores, ${m.memoryGiB} GiB; embedded stack (dev server + SQLite file, ${CHIME_DATABASE}), one worker`);
 console.log(`Daily reminders first due in 30 days, created ${CREATE_CONCURRENCY} at a time through the reminder service; worker cache bound (maxCachedWorkflows) ${fmt(maxCached)}; ${gc ? 'GC' : 'no GC (none exposed)'} and ${SETTLE_MS / 1000} s settle before each measurement`);
 const figures: Figure[] = [];
 try {

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { cpuNow, cpuPer, type CpuSeconds } from './lib/cpu.js';
-import { bareRuns, pool, quantile, startBenchStack, type BenchStack } from './lib/stack.js';
+import { bareRuns, CHIME_DATABASE, pool, quantile, startBenchStack, type BenchStack } from './lib/stack.js';
 import { emit, fmt, machine, target, type Figure } from './lib/report.js';
 import type { UserId } from '../src/domain/ids.js';
 
@@ -79,7 +79,7 @@ async function bare(stack: BenchStack, n: number, run: string) {
 
 const stack = await startBenchStack();
 const m = machine();
-console.log(`Timeliness — Node ${m.node}, ${m.cores} cores, ${m.memoryGiB} GiB; embedded stack (dev server + SQLite file, PGlite, file sink), one worker`);
+console.log(`Timeliness — Node ${m.node}, ${m.cores} cores, ${m.memoryGiB} GiB; embedded stack (dev server + SQLite file, ${CHIME_DATABASE}, file sink), one worker`);
 console.log('N due at once | Chime delivered, duplicates, lateness p50 / p99 / max | bare timer+activity p50 / p99 / max | bare/Chime p99');
 const figures: Figure[] = [];
 try {

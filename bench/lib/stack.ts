@@ -41,6 +41,9 @@ export class AcceptanceLog {
   }
 }
 
+/** Chime's database in the benchmarks, for their headers: PGlite unless BENCH_DATABASE_URL names a PostgreSQL server. */
+export const CHIME_DATABASE = process.env.BENCH_DATABASE_URL ? 'PostgreSQL server' : 'PGlite';
+
 /** When each bare workflow's no-op activity ran, by workflow id. */
 export const bareRuns = new Map<string, number>();
 
@@ -71,6 +74,8 @@ export async function startBenchStack(options: { api?: boolean; chimeWorker?: bo
     CHIME_API_HOST: '127.0.0.1',
     CHIME_API_PORT: '0',
     CHIME_RATE_LIMIT_PER_MINUTE: '100000000',
+    // Chime's database: the embedded PGlite, or a PostgreSQL server (a migrated, empty database).
+    ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
   });
   const dbFile = path.join(dataDir, 'temporal.sqlite');
   const server = await startDevServer({ cliPath: resolveTool('cli'), port, dbFile });
