@@ -17,10 +17,11 @@ import { createTwilioSmsSender } from '../../src/channels/sms-twilio.js';
 import { ChimeErrorType } from '../../src/domain/errors.js';
 import { deliveryIdempotencyKey } from '../../src/domain/idempotency.js';
 import { ReminderId, TenantId, UserId } from '../../src/domain/ids.js';
-import { createStores, type Stores } from '../../src/storage/index.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFakeTwilio, twilioError, type FakeTwilio } from '../support/fake-twilio.js';
-import { startSmtpServer, type TestSmtpServer } from '../support/smtp.js';
+import type { Stores } from '../../src/storage/index.js';
+import type { TestDatabase } from '../support/database.js';
+import { startDeliveryPeers, type DeliveryPeers } from '../support/delivery-peers.js';
+import { twilioError, type FakeTwilio } from '../support/fake-twilio.js';
+import type { TestSmtpServer } from '../support/smtp.js';
 
 const tenantId = TenantId('acme');
 const userId = UserId('nia');
@@ -28,28 +29,14 @@ let db: TestDatabase;
 let stores: Stores;
 let twilio: FakeTwilio;
 let smtp: TestSmtpServer;
+let peers: DeliveryPeers;
 let seq = 0;
 
 beforeAll(async () => {
-  db = await openTestDatabase();
-  stores = createStores(db.db);
-  twilio = await startFakeTwilio();
-  smtp = await startSmtpServer();
-  await stores.tenants.ensure({ id: tenantId, name: 'Acme' });
-  await stores.users.create({
-    tenantId,
-    id: userId,
-    preferences: {
-      timeZone: 'UTC',
-      contacts: { email: { address: 'nia@example.com', verified: true }, sms: { number: '+15005550006', verified: true } },
-    },
-  });
+  peers = await startDeliveryPeers({ tenantId, userId, email: 'nia@example.com', number: '+15005550006' });
+  ({ db, stores, twilio, smtp } = peers);
 });
-afterAll(async () => {
-  await smtp?.close();
-  await twilio?.close();
-  await db?.close();
-});
+afterAll(async () => peers?.close());
 beforeEach(() => {
   twilio.defaultBehaviour = { kind: 'accept' };
 });
@@ -76,16 +63,7 @@ function activities(senders: Parameters<typeof createActivities>[0]['senders'], 
 async function request(channel: 'sms' | 'email') {
   seq++;
   const reminderId = ReminderId(`rem_faults_${seq}`);
-  await stores.reminders.insert({
-    tenantId,
-    userId,
-    id: reminderId,
-    recurrence: { dtstart: '2030-01-01T09:00:00', tzid: 'UTC', rrule: 'FREQ=DAILY' },
-    zoneMode: 'pinned',
-    content: { title: 'Pills', body: 'Take them' },
-    channels: [channel],
-    category: 'reminders',
-  });
+  await peers.insertReminder(reminderId, [channel], { title: 'Pills', body: 'Take them' });
   const occurrence = { reminderId, recurrenceId: '2030-01-01T09:00:00Z', scheduledFor: '2030-01-01T09:00:00Z' };
   const key = deliveryIdempotencyKey({ tenantId, userId, occurrence, channel });
   return { req: { tenantId, userId, occurrence, channel, category: 'reminders', content: { title: 'Pills', body: 'Take them' } }, key };

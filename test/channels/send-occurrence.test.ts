@@ -12,10 +12,11 @@ import { createTwilioSmsSender } from '../../src/channels/sms-twilio.js';
 import type { Channel } from '../../src/domain/delivery.js';
 import { ChimeErrorType } from '../../src/domain/errors.js';
 import { ReminderId, TenantId, UserId } from '../../src/domain/ids.js';
-import { createStores, type Stores } from '../../src/storage/index.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFakeTwilio, twilioError, type FakeTwilio } from '../support/fake-twilio.js';
-import { startSmtpServer, type TestSmtpServer } from '../support/smtp.js';
+import type { Stores } from '../../src/storage/index.js';
+import type { TestDatabase } from '../support/database.js';
+import { startDeliveryPeers, type DeliveryPeers } from '../support/delivery-peers.js';
+import { twilioError, type FakeTwilio } from '../support/fake-twilio.js';
+import type { TestSmtpServer } from '../support/smtp.js';
 
 const tenantId = TenantId('acme');
 const userId = UserId('omar');
@@ -25,20 +26,13 @@ let db: TestDatabase;
 let stores: Stores;
 let twilio: FakeTwilio;
 let smtp: TestSmtpServer;
+let peers: DeliveryPeers;
 let activities: ReturnType<typeof createActivities>;
 let seq = 0;
 
 beforeAll(async () => {
-  db = await openTestDatabase();
-  stores = createStores(db.db);
-  twilio = await startFakeTwilio();
-  smtp = await startSmtpServer();
-  await stores.tenants.ensure({ id: tenantId, name: 'Acme' });
-  await stores.users.create({
-    tenantId,
-    id: userId,
-    preferences: { timeZone: 'UTC', contacts: { email: { address: email, verified: true }, sms: { number, verified: true } } },
-  });
+  peers = await startDeliveryPeers({ tenantId, userId, email, number });
+  ({ db, stores, twilio, smtp } = peers);
   activities = createActivities(
     activityDependencies(db.db, {
       email: createSmtpEmailSender({ url: smtp.url, from: 'Chime <chime@test.localhost>' }),
@@ -46,11 +40,7 @@ beforeAll(async () => {
     }),
   );
 });
-afterAll(async () => {
-  await smtp?.close();
-  await twilio?.close();
-  await db?.close();
-});
+afterAll(async () => peers?.close());
 beforeEach(() => {
   twilio.defaultBehaviour = { kind: 'accept' };
 });
@@ -58,16 +48,7 @@ beforeEach(() => {
 /** A stored reminder with these channels, and the request its due occurrence makes now. */
 async function dueNow(channels: Channel[], nowEpochMs = Date.now()): Promise<SendOccurrenceRequest> {
   const reminderId = ReminderId(`rem_one_step_${++seq}`);
-  await stores.reminders.insert({
-    tenantId,
-    userId,
-    id: reminderId,
-    recurrence: { dtstart: '2030-01-01T09:00:00', tzid: 'UTC', rrule: 'FREQ=DAILY' },
-    zoneMode: 'pinned',
-    content: { title: 'Water', body: `the plants (${seq})` },
-    channels,
-    category: 'reminders',
-  });
+  await peers.insertReminder(reminderId, channels, { title: 'Water', body: `the plants (${seq})` });
   const at = new Date(nowEpochMs).toISOString();
   return {
     tenantId,
