@@ -11,7 +11,8 @@
  *   nothing planned     → plan the next occurrence (an activity expands the rule in the user's zone)
  *   skip / snooze asked → apply it to the occurrence in hand
  *   not due yet         → sleep until it is, or until a message changes something
- *   due                 → decide at send time, deliver each channel, record; or defer and go round
+ *   due                 → decide at send time, deliver each channel, record (its first turn in one
+ *                         activity); or defer and go round
  *
  * Message handlers only validate and record intent — status, definition, snooze, skip, the "from
  * now on" fence and version counters — and never touch the occurrence in hand. The loop applies
@@ -109,10 +110,12 @@ const MIN_DELIVERY_WINDOW_MS = 10_000;
 export const LEAN_OCCURRENCE_PATCH = 'reminder-lean-occurrence';
 
 /**
- * Runs started under this patch (all of them on the lean path) decide and send an occurrence's first
- * handling in one activity, `sendOccurrence`: one task-queue round trip instead of a local decide and
- * a `deliver` per channel. A deferral, a retry after a send-by bound, or a one-step activity that ran
- * out of time goes the two-step way.
+ * Runs started under this patch (all of them on the lean path) handle an occurrence's first turn in
+ * one activity, `sendOccurrence`, which decides, sends and — when every channel ended there —
+ * records the decision: one task-queue round trip and two activations, as a timer and one activity
+ * cost, instead of a local decide, a `deliver` per channel and a local record. What it leaves open
+ * (a deferral, a stop the database showed, a transient refusal, a passed send-by bound) and any
+ * later turn of the occurrence go the two-step way.
  */
 export const ONE_STEP_SEND_PATCH = 'reminder-one-step-send';
 
