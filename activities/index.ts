@@ -17,7 +17,7 @@ import {
 } from '../src/domain/policy/index.js';
 import { validatePreferences, type Preferences } from '../src/domain/preferences/index.js';
 import type { ReminderId, TenantId, UserId } from '../src/domain/ids.js';
-import { failedOutcome, occurrenceEnded, sentOutcome, type ChannelOutcome, type OccurrenceDecision, type ReminderStatus, type StopReason } from '../src/domain/decisions.js';
+import { failedOutcome, occurrenceEnded, sentOutcome, skippedOutcome, type ChannelOutcome, type OccurrenceDecision, type ReminderStatus, type StopReason } from '../src/domain/decisions.js';
 import type { Ledger } from '../src/storage/ledger.js';
 import type { DecisionLog, NewDecision } from '../src/storage/decisions.js';
 import type { ReminderStore, SendContext } from '../src/storage/reminders.js';
@@ -217,7 +217,7 @@ function endedHere(verdicts: ChannelDecision[], deliveries: SendOccurrenceResult
   const reached: ChannelOutcome[] = [];
   for (const verdict of verdicts) {
     const delivery = deliveries[verdict.channel];
-    if (verdict.action === 'skip') skipped.push({ channel: verdict.channel, outcome: 'skipped', reason: verdict.reason, explanation: verdict.explanation });
+    if (verdict.action === 'skip') skipped.push(skippedOutcome(verdict));
     else if (delivery?.kind === 'sent') reached.push(sentOutcome(verdict.channel, delivery.receipt));
     else if (delivery?.kind === 'failed') reached.push(failedOutcome(verdict.channel, delivery.type, delivery.message));
     else return undefined;

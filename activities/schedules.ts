@@ -5,7 +5,7 @@
  * ledger. The audience is read page by page from the database, never carried in workflow history.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { sentOutcome, type ChannelOutcome } from '../src/domain/decisions.js';
+import { sentOutcome, skippedOutcome, type ChannelOutcome } from '../src/domain/decisions.js';
 import type { Channel } from '../src/domain/delivery.js';
 import { ChimeErrorType } from '../src/domain/errors.js';
 import type { ScheduleId, TenantId, UserId } from '../src/domain/ids.js';
@@ -190,7 +190,7 @@ export function createScheduleActivities({ deliverOnce, schedules, audiences, ru
     const outcomes: ChannelOutcome[] = [];
     let transient: string | undefined;
     for (const verdict of verdicts) {
-      if (verdict.action === 'skip') outcomes.push({ channel: verdict.channel, outcome: 'skipped', reason: verdict.reason, explanation: verdict.explanation });
+      if (verdict.action === 'skip') outcomes.push(skippedOutcome(verdict));
       if (verdict.action !== 'send') continue;
       if (context.windowClosed) {
         outcomes.push({ channel: verdict.channel, outcome: 'failed', errorType: 'delivery_timeout', message: 'the provider did not take it within its send-by bound' });

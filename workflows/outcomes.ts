@@ -1,7 +1,7 @@
 /** Channel outcomes built inside workflow code, and how activity failures read there. */
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
-import { failedOutcome, type ChannelOutcome, type StopReason } from '../src/domain/decisions.js';
+import { failedOutcome, skippedOutcome, type ChannelOutcome, type StopReason } from '../src/domain/decisions.js';
 import type { Channel } from '../src/domain/delivery.js';
 
 export const channelOutcome = {
@@ -11,6 +11,8 @@ export const channelOutcome = {
     const cause = error instanceof ApplicationFailure ? error : error instanceof Error && error.cause instanceof ApplicationFailure ? error.cause : undefined;
     return failedOutcome(channel, cause?.type ?? 'unknown', cause?.message ?? (error instanceof Error ? error.message : String(error)));
   },
+  /** A channel not sent because the occurrence stopped before its turn. */
+  stopped: (channel: Channel, reason: StopReason): ChannelOutcome => skippedOutcome({ channel, reason, explanation: stopExplanation(reason) }),
 };
 
 /** Out of time: the attempt timed out, or the retry policy stopped because the next attempt would start too late. */

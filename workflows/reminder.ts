@@ -55,6 +55,7 @@ import {
   failedOutcome,
   occurrenceEnded,
   sentOutcome,
+  skippedOutcome,
   type ChannelOutcome,
   type OccurrenceDecision,
   type ReminderStatus,
@@ -547,7 +548,7 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
     }
     await finish(
       current,
-      current.pending.map((channel) => ({ channel, outcome: 'skipped', reason, explanation: stopExplanation(reason) })),
+      current.pending.map((channel) => channelOutcome.stopped(channel, reason)),
     );
   };
 
@@ -611,7 +612,7 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
       // The first handling of an occurrence decides and sends in one step; any later one in two.
       const inOneStep = oneStep && !c.decidedOnce;
       const removed = c.pending.filter((channel) => !definition.channels.includes(channel));
-      for (const channel of removed) c.outcomes.push({ channel, outcome: 'skipped', reason: 'channel_removed', explanation: stopExplanation('channel_removed') });
+      for (const channel of removed) c.outcomes.push(channelOutcome.stopped(channel, 'channel_removed'));
       c.pending = c.pending.filter((channel) => definition.channels.includes(channel));
       c.decidedOnce = true;
       c.decidedUnder = { preferences: versions.preferences, settings: versions.settings };
@@ -685,7 +686,7 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
 
       for (const verdict of verdicts) {
         if (verdict.action !== 'skip') continue;
-        settle({ channel: verdict.channel, outcome: 'skipped', reason: verdict.reason, explanation: verdict.explanation });
+        settle(skippedOutcome(verdict));
       }
       for (const verdict of verdicts) {
         const { channel } = verdict;
@@ -773,7 +774,7 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
     const id = idOf(c.occurrence);
     if (skip && (skip.target === undefined || skip.target.recurrenceId === id)) {
       skip = undefined;
-      await finish(c, c.pending.map((channel) => ({ channel, outcome: 'skipped', reason: 'skipped_by_user', explanation: 'skipped by the user' })));
+      await finish(c, c.pending.map((channel) => skippedOutcome({ channel, reason: 'skipped_by_user', explanation: 'skipped by the user' })));
       continue;
     }
     if (skip?.target && skip.target.epochMs < c.occurrence.epochMs) skip = undefined; // its occurrence passed without it

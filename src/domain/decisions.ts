@@ -14,13 +14,13 @@ export type ReminderStatus = 'active' | 'paused' | 'blocked' | 'completed' | 'ca
 /** Why an occurrence that was already due ended without a send, besides the send-time policy's reasons. */
 export type StopReason = 'paused' | 'cancelled' | 'rule_changed' | 'channel_removed';
 
-/** What happened on one channel for one occurrence. */
 /** How a templated message was rendered: the variant's locale, and why it is not exactly the template, if it is not. */
 export interface RenderingNote {
   locale?: string;
   fallback?: RenderFallback;
 }
 
+/** What happened on one channel for one occurrence. */
 export type ChannelOutcome =
   | { channel: Channel; outcome: 'sent'; idempotencyKey: string; providerMessageId: string; rendering?: RenderingNote }
   | { channel: Channel; outcome: 'failed'; errorType: string; message: string }
@@ -43,6 +43,11 @@ export function sentOutcome(channel: Channel, receipt: { idempotencyKey: string;
 /** A channel whose provider refused it for good. */
 export function failedOutcome(channel: Channel, errorType: string, message: string): ChannelOutcome {
   return { channel, outcome: 'failed', errorType, message };
+}
+
+/** A channel that ended without a send: the send-time policy's verdict, or why the occurrence stopped. */
+export function skippedOutcome(skip: { channel: Channel; reason: string; explanation: string }): ChannelOutcome {
+  return { channel: skip.channel, outcome: 'skipped', reason: skip.reason, explanation: skip.explanation };
 }
 
 /** The reason a channel outcome gives a skipped decision. */
