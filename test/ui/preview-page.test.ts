@@ -42,8 +42,9 @@ let axeSource: string;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'chime-preview-ui-'));
-  const [temporalPort, apiPort] = [await freePort(), await freePort()];
-  const config = loadConfig({ CHIME_DATA_DIR: dataDir, TEMPORAL_PORT: String(temporalPort), CHIME_API_PORT: String(apiPort), CHIME_LOG_LEVEL: 'silent' });
+  // The API binds whatever port is free when it starts (api.url), never one picked earlier and taken meanwhile.
+  const temporalPort = await freePort();
+  const config = loadConfig({ CHIME_DATA_DIR: dataDir, TEMPORAL_PORT: String(temporalPort), CHIME_API_PORT: '0', CHIME_LOG_LEVEL: 'silent' });
   server = await startDevServer({ cliPath: resolveTool('cli'), port: config.temporal.devServerPort });
   storage = await openStorage(config);
   const keyFile = path.join(dataDir, 'admin-api-key');
