@@ -37,12 +37,15 @@ let dataDir: string;
 let child: ChildProcess;
 let output = '';
 let exited: Promise<number | null>;
-const ports = { temporal: 0, ui: 0, api: 0, workerMetrics: 0, sdkMetrics: 0 };
+// The dev server and the SDK's exporter need their ports named; the API and the worker's metrics bind
+// whatever is free when they start (a port picked early can be taken meanwhile) and the up line says where.
+const ports = { temporal: 0, ui: 0, sdkMetrics: 0 };
+const urls = { api: '', workerMetrics: '' };
 
 const lines = () => output.split('\n').filter((line) => line.trim() !== '');
 const jsonLines = () => lines().flatMap((line): LogLine[] => (line.startsWith('{') ? [JSON.parse(line) as LogLine] : []));
 const api = (pathname: string, init: RequestInit & { key: string }) =>
-  fetch(`http://127.0.0.1:${ports.api}${pathname}`, {
+  fetch(`${urls.api}${pathname}`, {
     ...init,
     headers: { authorization: `Bearer ${init.key}`, 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) },
   });
@@ -61,8 +64,8 @@ beforeAll(async () => {
       CHIME_DATA_DIR: dataDir,
       TEMPORAL_PORT: String(ports.temporal),
       TEMPORAL_UI_PORT: String(ports.ui),
-      CHIME_API_PORT: String(ports.api),
-      CHIME_WORKER_METRICS_ADDRESS: `127.0.0.1:${ports.workerMetrics}`,
+      CHIME_API_PORT: '0',
+      CHIME_WORKER_METRICS_ADDRESS: '127.0.0.1:0',
       TEMPORAL_METRICS_ADDRESS: `127.0.0.1:${ports.sdkMetrics}`,
       CHIME_LOG_LEVEL: 'info',
     },
@@ -75,6 +78,8 @@ beforeAll(async () => {
     timeoutMs: 120_000,
     describe: () => output.slice(-2_000),
   });
+  const up = jsonLines().find((l) => l.msg.startsWith('Chime is up'))!;
+  [urls.api, urls.workerMetrics] = [String(up.api), String(up.workerMetrics)];
 }, 150_000);
 
 afterAll(async () => {
@@ -116,7 +121,7 @@ describe('logs and metrics of a running Chime', () => {
     const apiMetrics = await waitUntil(
       'the decision counted',
       async () => {
-        const text = await (await fetch(`http://127.0.0.1:${ports.api}/metrics`)).text();
+        const text = await (await fetch(`${urls.api}/metrics`)).text();
         return metricValue(text, 'chime_decisions_total{kind="sent",reason=""}') === 1 ? text : undefined;
       },
       { timeoutMs: 30_000 },
@@ -135,7 +140,7 @@ describe('logs and metrics of a running Chime', () => {
     // Route templates, never ids, in labels.
     expect(apiMetrics).not.toContain(reminder.id);
 
-    const workerMetrics = await (await fetch(`http://127.0.0.1:${ports.workerMetrics}/metrics`)).text();
+    const workerMetrics = await (await fetch(urls.workerMetrics)).text();
     expect(metricValue(workerMetrics, 'chime_deliveries_total{channel="email",outcome="sent"}')).toBe(1);
     const sdkMetrics = await (await fetch(`http://127.0.0.1:${ports.sdkMetrics}/metrics`)).text();
     expect(sdkMetrics).toMatch(/^temporal_workflow_task_execution_latency_seconds_count\{/m);
