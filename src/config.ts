@@ -227,10 +227,10 @@ export function hostAndPort(address: string): { host: string; port: number } {
   return { host: address.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(at + 1)) };
 }
 
-/** Builds the configuration from environment variables (documented in the README). */
 /** Three segments: about 450 GSM-7 characters, or 200 in UCS-2 (Arabic, Chinese, emoji). */
 export const DEFAULT_SMS_MAX_SEGMENTS = 3;
 
+/** Builds the configuration from environment variables (documented in the README). */
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(opt(env, 'CHIME_DATA_DIR') ?? 'data');
   const devServerPort = int(env, 'TEMPORAL_PORT', 7233);
