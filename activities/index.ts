@@ -17,7 +17,7 @@ import {
 } from '../src/domain/policy/index.js';
 import { validatePreferences, type Preferences } from '../src/domain/preferences/index.js';
 import type { ReminderId, TenantId, UserId } from '../src/domain/ids.js';
-import { failedOutcome, occurrenceEnded, sentOutcome, skippedOutcome, type ChannelOutcome, type OccurrenceDecision, type ReminderStatus, type StopReason } from '../src/domain/decisions.js';
+import { occurrenceEnded, reachedOutcome, skippedOutcome, stopFor, type ChannelOutcome, type OccurrenceDecision, type ReachedDelivery, type ReminderStatus, type StopReason } from '../src/domain/decisions.js';
 import type { Ledger } from '../src/storage/ledger.js';
 import type { DecisionLog, NewDecision } from '../src/storage/decisions.js';
 import type { ReminderStore, SendContext } from '../src/storage/reminders.js';
@@ -121,9 +121,8 @@ export interface SendOccurrenceRequest extends DecideRequest {
 
 /** How one channel that the decision sends ended inside a one-step send. */
 export type OneStepDelivery =
-  | { kind: 'sent'; receipt: DeliveryReceipt }
-  /** The provider refused it for good (recorded on the ledger as final). */
-  | { kind: 'failed'; type: string; message: string }
+  /** Sent, or refused for good by the provider (recorded on the ledger as final). */
+  | ReachedDelivery
   /** The database shows the reminder paused or cancelled, or the channel removed: not started. */
   | { kind: 'stopped'; reason: StopReason }
   /** Its send-by instant passed before its turn: not started, to be decided again. */
@@ -218,8 +217,7 @@ function endedHere(verdicts: ChannelDecision[], deliveries: SendOccurrenceResult
   for (const verdict of verdicts) {
     const delivery = deliveries[verdict.channel];
     if (verdict.action === 'skip') skipped.push(skippedOutcome(verdict));
-    else if (delivery?.kind === 'sent') reached.push(sentOutcome(verdict.channel, delivery.receipt));
-    else if (delivery?.kind === 'failed') reached.push(failedOutcome(verdict.channel, delivery.type, delivery.message));
+    else if (delivery?.kind === 'sent' || delivery?.kind === 'failed') reached.push(reachedOutcome(verdict.channel, delivery));
     else return undefined;
   }
   return [...skipped, ...reached];
@@ -328,14 +326,6 @@ export function createActivities({ senders, recipients, templates, categories, l
     }
   }
 
-  /** Why the stored reminder says this channel must not start now, if it does. */
-  function storedStop(stored: Pick<SendContext, 'status' | 'channels'> | undefined, channel: Channel): StopReason | undefined {
-    if (!stored || stored.status === 'cancelled') return 'cancelled';
-    if (stored.status === 'paused') return 'paused';
-    if (!stored.channels.includes(channel)) return 'channel_removed';
-    return undefined;
-  }
-
   /** Stores a decision once per (reminder, occurrence, sequence), and the status the reminder settles in with it. */
   async function recordNow({ tenantId, userId, decision, sequence, reminderStatus }: RecordDecisionRequest): Promise<void> {
     const reason =
@@ -441,7 +431,7 @@ export function createActivities({ senders, recipients, templates, categories, l
           // Read again before each later channel: a stop may have been answered while the one before was sent.
           if (!first) reminder = await reminders.get(tenantId as TenantId, reminderId);
           first = false;
-          const stop = storedStop(reminder, channel);
+          const stop = reminder ? stopFor(reminder, channel) : 'cancelled'; // no row: deleted, as good as cancelled
           if (stop) {
             deliveries[channel] = { kind: 'stopped', reason: stop };
             continue;

@@ -52,10 +52,11 @@ import type { Channel, OccurrenceRef } from '../src/domain/delivery.js';
 import { ChimeErrorType, PERMANENT_DELIVERY_ERRORS } from '../src/domain/errors.js';
 import type { Occurrence } from '../src/domain/recurrence/index.js';
 import {
-  failedOutcome,
   occurrenceEnded,
+  reachedOutcome,
   sentOutcome,
   skippedOutcome,
+  stopFor,
   type ChannelOutcome,
   type OccurrenceDecision,
   type ReminderStatus,
@@ -380,7 +381,6 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
     if (reminderStatus) recordedStatus = reminderStatus;
   };
 
-
   // Search attributes and memo are upserted only when they change: every upsert is a command.
   const publishStatus = statusPublisher();
   let publishedTitle = definition.content.title;
@@ -557,12 +557,7 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
    * channel's removal. (A rule edit lets an occurrence already being sent finish; a deferred one of
    * the old rule ends at the top of the next turn.)
    */
-  const stopReason = (channel?: Channel): StopReason | undefined => {
-    if (status === 'cancelled') return 'cancelled';
-    if (status === 'paused') return 'paused';
-    if (channel && !definition.channels.includes(channel)) return 'channel_removed';
-    return undefined;
-  };
+  const stopReason = (channel?: Channel): StopReason | undefined => stopFor({ status, channels: definition.channels }, channel);
 
   /** For the lateness metric only (an input field, not a command: replay is unaffected). */
   const deferredFlag = (c: CurrentOccurrence): { deferred?: true } => (c.deferredAt !== undefined || c.snoozedUntil !== undefined ? { deferred: true } : {});
@@ -673,9 +668,8 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
       /** Settles a channel the one step already sent or saw refused for good, whatever was accepted meanwhile. */
       const settledInOneStep = (channel: Channel): boolean => {
         const delivery: OneStepDelivery | undefined = done[channel];
-        if (delivery?.kind === 'sent') settle(sentOutcome(channel, delivery.receipt));
-        else if (delivery?.kind === 'failed') settle(failedOutcome(channel, delivery.type, delivery.message));
-        else return false;
+        if (delivery?.kind !== 'sent' && delivery?.kind !== 'failed') return false;
+        settle(reachedOutcome(channel, delivery));
         return true;
       };
       if (stopReason()) {

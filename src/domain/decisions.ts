@@ -50,6 +50,28 @@ export function skippedOutcome(skip: { channel: Channel; reason: string; explana
   return { channel: skip.channel, outcome: 'skipped', reason: skip.reason, explanation: skip.explanation };
 }
 
+/** How a delivery that reached its provider ended: sent, or refused for good. */
+export type ReachedDelivery =
+  | { kind: 'sent'; receipt: { idempotencyKey: string; providerMessageId: string; rendering?: RenderingNote } }
+  | { kind: 'failed'; type: string; message: string };
+
+/** The channel outcome of a delivery that reached its provider. */
+export function reachedOutcome(channel: Channel, delivery: ReachedDelivery): ChannelOutcome {
+  return delivery.kind === 'sent' ? sentOutcome(channel, delivery.receipt) : failedOutcome(channel, delivery.type, delivery.message);
+}
+
+/**
+ * Why a send for `channel` must not start (or go on), if it must not: the reminder cancelled or
+ * paused, or the channel removed from it. The workflow asks its own state; a one-step send the row
+ * the API writes before it answers.
+ */
+export function stopFor(reminder: { status: ReminderStatus; channels: readonly Channel[] }, channel?: Channel): StopReason | undefined {
+  if (reminder.status === 'cancelled') return 'cancelled';
+  if (reminder.status === 'paused') return 'paused';
+  if (channel && !reminder.channels.includes(channel)) return 'channel_removed';
+  return undefined;
+}
+
 /** The reason a channel outcome gives a skipped decision. */
 export function reasonOf(outcome: ChannelOutcome): string {
   return outcome.outcome === 'sent' ? 'sent' : outcome.outcome === 'failed' ? outcome.errorType : outcome.reason;
