@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmt, machine, type Figure } from './lib/report.js';
 
-const SUITES = ['recurrence', 'timeliness', 'api-create', 'sleeping', 'fanout'];
+const SUITES = ['recurrence', 'storage', 'timeliness', 'api-create', 'sleeping', 'fanout'];
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoDir = path.dirname(benchDir);
 

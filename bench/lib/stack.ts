@@ -214,3 +214,24 @@ export const quantile = (xs: number[], p: number) => {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(sorted.length * p) - 1))] ?? NaN;
 };
+
+/**
+ * Workflow tasks that timed out waiting on a worker's sticky queue, per workflow, in a sample of
+ * `workflowIds` (their histories; a sample because each is a call to the server being measured).
+ * Each such task came back to the shared queue with the whole history to replay: a burst whose
+ * queue outgrew the sticky timeout fell off the cliff docs/performance.md describes.
+ */
+export async function stickyTimeoutsPerWorkflow(client: Client, workflowIds: readonly string[], sample = 100): Promise<number> {
+  const step = Math.max(1, Math.floor(workflowIds.length / sample));
+  const picked = workflowIds.filter((_, i) => i % step === 0).slice(0, sample);
+  const SCHEDULE_TO_START = 2; // temporal.api.enums.v1.TimeoutType (@temporalio/proto is no direct dependency)
+  let timeouts = 0;
+  for (const id of picked) {
+    const history = await client.workflow.getHandle(id).fetchHistory();
+    for (const event of history.events ?? []) {
+      const timedOut = event.workflowTaskTimedOutEventAttributes;
+      if (Number(timedOut?.timeoutType) === SCHEDULE_TO_START) timeouts++;
+    }
+  }
+  return picked.length === 0 ? 0 : timeouts / picked.length;
+}

@@ -122,12 +122,14 @@ async function openPGlite(dataDir: string): Promise<Omit<OpenedDatabase, 'migrat
     throw new StorageError(StorageErrorType.Unavailable, `could not open the embedded database in ${dir}`, { cause: error });
   }
   const db = new Kysely<Database>({
-    dialect: new PGliteDialect(client, async () => {
-      try {
-        await client.close();
-      } finally {
-        await unlock();
-      }
+    dialect: new PGliteDialect(client, {
+      async onDestroy() {
+        try {
+          await client.close();
+        } finally {
+          await unlock();
+        }
+      },
     }),
   });
   return withLifecycle(db, 'pglite');

@@ -2,12 +2,13 @@
  * A Kysely dialect for PGlite (PostgreSQL compiled to WASM, in process). PGlite is one connection,
  * so the driver hands out that connection to one caller at a time: a Kysely transaction holds it
  * from BEGIN to COMMIT/ROLLBACK and other queries wait their turn. Query compilation, adapter and
- * introspection are Kysely's own PostgreSQL ones — the SQL is the same on both targets.
+ * introspection are Kysely's own PostgreSQL ones — the SQL is the same on both targets. Queries and
+ * DML run as prepared statements (PreparedStatements below), the rest through `PGlite.query`.
  *
  * Consequence: inside `db.transaction().execute(trx => …)` use `trx`, never `db` — on PGlite a
  * query on `db` there waits for the transaction that is waiting for it.
  */
-import type { PGlite } from '@electric-sql/pglite';
+import { parse, protocol, type PGlite } from '@electric-sql/pglite';
 import {
   CompiledQuery,
   PostgresAdapter,
@@ -39,14 +40,99 @@ class Mutex {
 
 const WRITE_COMMANDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 
+/** Statements worth preparing: the queries and DML Kysely compiles from a query shape. */
+const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
+/** Statements that change nothing a prepared statement depends on. */
+const TRANSACTION_CONTROL = /^\s*(start transaction|begin|commit|rollback|savepoint|release)\b/i;
+/** Prepared statements kept at most (each holds its plan in PGlite's memory). */
+const MAX_PREPARED = 256;
+
+interface Prepared {
+  name: string;
+  paramTypes: number[];
+}
+
+/**
+ * Named prepared statements, one per distinct SQL text (Kysely compiles a query shape to the same
+ * text every time). PostgreSQL parses each once and, after five runs, plans it once when its generic
+ * plan costs no more than planning each time (its `plan_cache_mode = auto`); each run is one call
+ * into PGlite (bind, describe, execute, sync) instead of the six of `PGlite.query`. In WASM, parsing
+ * and planning cost more than running a statement on an index: a read went from 0.7–0.9 ms to
+ * 0.2–0.3 ms, the four statements of a due occurrence from 4.1 to 2.4 ms (docs/performance.md). The least recently used are closed past MAX_PREPARED; any
+ * statement that is neither DML nor transaction control (DDL, `set`) closes them all, so a cached
+ * `select *` never outlives the table it was planned for.
+ */
+class PreparedStatements {
+  readonly #bySql = new Map<string, Prepared>();
+  #next = 0;
+
+  constructor(private readonly client: PGlite) {}
+
+  async run<R>(sqlText: string, parameters: readonly unknown[]) {
+    const { serialize } = protocol;
+    let prepared = this.#bySql.get(sqlText);
+    if (prepared) {
+      this.#bySql.delete(sqlText); // set again below: the map's order is recency
+    } else {
+      const closes: Uint8Array[] = [];
+      for (const [oldest, { name }] of this.#bySql) {
+        if (this.#bySql.size < MAX_PREPARED) break;
+        this.#bySql.delete(oldest);
+        closes.push(serialize.close({ type: 'S', name }));
+      }
+      const name = `chime_${this.#next++}`;
+      const described = await this.#exec([...closes, serialize.parse({ name, text: sqlText }), serialize.describe({ type: 'S', name }), serialize.sync()]);
+      prepared = { name, paramTypes: parse.parseDescribeStatementResults(described) };
+    }
+    this.#bySql.set(sqlText, prepared);
+    const { paramTypes } = prepared;
+    const values = parameters.map((value, i) => {
+      if (value === null || value === undefined) return null;
+      const serializer = this.client.serializers[paramTypes[i] as number];
+      return serializer ? serializer(value) : String(value);
+    });
+    const messages = await this.#exec([
+      serialize.bind({ statement: prepared.name, values }),
+      serialize.describe({ type: 'P' }),
+      serialize.execute({}),
+      serialize.sync(),
+    ]);
+    return parse.parseResults(messages, this.client.parsers)[0] as Awaited<ReturnType<PGlite['query']>> & { rows: R[] };
+  }
+
+  /** Closes every prepared statement (after DDL, whose table changes a cached `select *` would not survive). */
+  async forget() {
+    if (this.#bySql.size === 0) return;
+    const closes = [...this.#bySql.values()].map(({ name }) => protocol.serialize.close({ type: 'S', name }));
+    this.#bySql.clear();
+    await this.#exec([...closes, protocol.serialize.sync()]);
+  }
+
+  async #exec(parts: Uint8Array[]) {
+    const message = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      message.set(part, at);
+      at += part.length;
+    }
+    return this.client.runExclusive(async () => (await this.client.execProtocol(message)).messages);
+  }
+}
+
 class PGliteConnection implements DatabaseConnection {
   constructor(
     private readonly client: PGlite,
+    private readonly statements: PreparedStatements | undefined,
     readonly release: () => void,
   ) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.client.query<R>(compiled.sql, [...compiled.parameters]);
+    // Not ready (still opening, closing or closed): PGlite's own query path waits or says why.
+    const statements = this.client.ready && PREPARABLE.test(compiled.sql) ? this.statements : undefined;
+    const result = statements
+      ? await statements.run<R>(compiled.sql, compiled.parameters)
+      : await this.client.query<R>(compiled.sql, [...compiled.parameters]);
+    if (!statements && !TRANSACTION_CONTROL.test(compiled.sql)) await this.statements?.forget();
     const command = result.command?.toUpperCase();
     if (command !== undefined && WRITE_COMMANDS.has(command)) {
       return { rows: result.rows, numAffectedRows: BigInt(result.affectedRows ?? 0) };
@@ -68,6 +154,7 @@ class PGliteDriver implements Driver {
   constructor(
     private readonly client: PGlite,
     private readonly onDestroy: () => Promise<void>,
+    private readonly statements: PreparedStatements | undefined,
   ) {}
 
   async init(): Promise<void> {
@@ -76,7 +163,7 @@ class PGliteDriver implements Driver {
 
   async acquireConnection(): Promise<DatabaseConnection> {
     const release = await this.#mutex.acquire();
-    return new PGliteConnection(this.client, release);
+    return new PGliteConnection(this.client, this.statements, release);
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
@@ -121,11 +208,20 @@ class PGliteDriver implements Driver {
   }
 }
 
+export interface PGliteDialectOptions {
+  /** Runs when Kysely's `destroy()` is called (close the PGlite instance there); by default closes it. */
+  onDestroy?: () => Promise<void>;
+  /**
+   * Runs queries and DML as named prepared statements (default true). False runs every statement
+   * through `PGlite.query` — the benchmarks' baseline (bench/storage.ts).
+   */
+  preparedStatements?: boolean;
+}
+
 export class PGliteDialect implements Dialect {
-  /** `onDestroy` runs when Kysely's `destroy()` is called (close the PGlite instance there). */
   constructor(
     private readonly client: PGlite,
-    private readonly onDestroy: () => Promise<void> = () => client.close(),
+    private readonly options: PGliteDialectOptions = {},
   ) {}
 
   createAdapter(): DialectAdapter {
@@ -133,7 +229,8 @@ export class PGliteDialect implements Dialect {
   }
 
   createDriver(): Driver {
-    return new PGliteDriver(this.client, this.onDestroy);
+    const { onDestroy = () => this.client.close(), preparedStatements = true } = this.options;
+    return new PGliteDriver(this.client, onDestroy, preparedStatements ? new PreparedStatements(this.client) : undefined);
   }
 
   createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
