@@ -8,6 +8,7 @@
  * Consequence: inside `db.transaction().execute(trx => …)` use `trx`, never `db` — on PGlite a
  * query on `db` there waits for the transaction that is waiting for it.
  */
+import { randomBytes } from 'node:crypto';
 import { parse, protocol, type PGlite } from '@electric-sql/pglite';
 import {
   CompiledQuery,
@@ -44,12 +45,17 @@ const WRITE_COMMANDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
 /** Statements that change nothing a prepared statement depends on. */
 const TRANSACTION_CONTROL = /^\s*(start transaction|begin|commit|rollback|savepoint|release)\b/i;
+/** A rollback (of a transaction or to a savepoint): it undoes any DDL since. */
+const ROLLBACK = /^\s*rollback\b/i;
+/** Where a transaction starts or ends (not a savepoint's rollback). */
+const TRANSACTION_BOUNDARY = /^\s*(start transaction|begin|commit|rollback)\b(?!\s+to\b)/i;
 /** Prepared statements kept at most (each holds its plan in PGlite's memory). */
 const MAX_PREPARED = 256;
 
 interface Prepared {
   name: string;
-  paramTypes: number[];
+  /** The parameters' type oids, once PostgreSQL has parsed the statement. */
+  paramTypes: Promise<number[]>;
 }
 
 /**
@@ -58,54 +64,85 @@ interface Prepared {
  * plan costs no more than planning each time (its `plan_cache_mode = auto`); each run is one call
  * into PGlite (bind, describe, execute, sync) instead of the six of `PGlite.query`. In WASM, parsing
  * and planning cost more than running a statement on an index: a read went from 0.7–0.9 ms to
- * 0.2–0.3 ms, the four statements of a due occurrence from 4.1 to 2.4 ms (docs/performance.md). The least recently used are closed past MAX_PREPARED; any
- * statement that is neither DML nor transaction control (DDL, `set`) closes them all, so a cached
- * `select *` never outlives the table it was planned for.
+ * 0.2–0.3 ms, the four statements of a due occurrence from 4.1 to 2.4 ms (docs/performance.md).
+ *
+ * The least recently used are closed past MAX_PREPARED. A statement that is neither DML nor
+ * transaction control (DDL, `set`) closes them all, and so does a rollback that undoes such a
+ * statement: a cached `select *` never outlives the table it was planned for.
  */
 class PreparedStatements {
   readonly #bySql = new Map<string, Prepared>();
+  /** Names unique per instance, so two dialects on one PGlite never take each other's. */
+  readonly #prefix = `chime_${randomBytes(4).toString('hex')}_`;
   #next = 0;
+  #schemaChangedInTransaction = false;
 
   constructor(private readonly client: PGlite) {}
 
   async run<R>(sqlText: string, parameters: readonly unknown[]) {
-    const { serialize } = protocol;
     let prepared = this.#bySql.get(sqlText);
-    if (prepared) {
-      this.#bySql.delete(sqlText); // set again below: the map's order is recency
-    } else {
-      const closes: Uint8Array[] = [];
-      for (const [oldest, { name }] of this.#bySql) {
-        if (this.#bySql.size < MAX_PREPARED) break;
-        this.#bySql.delete(oldest);
-        closes.push(serialize.close({ type: 'S', name }));
-      }
-      const name = `chime_${this.#next++}`;
-      const described = await this.#exec([...closes, serialize.parse({ name, text: sqlText }), serialize.describe({ type: 'S', name }), serialize.sync()]);
-      prepared = { name, paramTypes: parse.parseDescribeStatementResults(described) };
-    }
+    if (prepared) this.#bySql.delete(sqlText); // set again below: the map's order is recency
+    else prepared = this.#prepare(sqlText);
     this.#bySql.set(sqlText, prepared);
-    const { paramTypes } = prepared;
+    let paramTypes: number[];
+    try {
+      paramTypes = await prepared.paramTypes;
+    } catch (error) {
+      if (this.#bySql.get(sqlText) === prepared) this.#bySql.delete(sqlText);
+      throw error;
+    }
     const values = parameters.map((value, i) => {
       if (value === null || value === undefined) return null;
       const serializer = this.client.serializers[paramTypes[i] as number];
       return serializer ? serializer(value) : String(value);
     });
-    const messages = await this.#exec([
-      serialize.bind({ statement: prepared.name, values }),
-      serialize.describe({ type: 'P' }),
-      serialize.execute({}),
-      serialize.sync(),
-    ]);
+    const { serialize } = protocol;
+    let messages;
+    try {
+      messages = await this.#exec([serialize.bind({ statement: prepared.name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]);
+    } catch (error) {
+      // "cached plan must not change result type": a table changed under a cached `select *` in a way
+      // the rules above did not see coming; prepared again on the next run.
+      if ((error as { code?: string }).code === '0A000' && this.#bySql.get(sqlText) === prepared) {
+        this.#bySql.delete(sqlText);
+        await this.#exec([serialize.close({ type: 'S', name: prepared.name }), serialize.sync()]);
+      }
+      throw error;
+    }
     return parse.parseResults(messages, this.client.parsers)[0] as Awaited<ReturnType<PGlite['query']>> & { rows: R[] };
   }
 
-  /** Closes every prepared statement (after DDL, whose table changes a cached `select *` would not survive). */
+  /** Keeps the cache true to the schema around a statement that is not prepared. */
+  async afterUnprepared(sqlText: string) {
+    if (!TRANSACTION_CONTROL.test(sqlText)) {
+      this.#schemaChangedInTransaction = true;
+      await this.forget();
+    } else if (ROLLBACK.test(sqlText) && this.#schemaChangedInTransaction) {
+      await this.forget();
+    }
+    if (TRANSACTION_BOUNDARY.test(sqlText)) this.#schemaChangedInTransaction = false;
+  }
+
+  /** Closes every prepared statement. */
   async forget() {
     if (this.#bySql.size === 0) return;
     const closes = [...this.#bySql.values()].map(({ name }) => protocol.serialize.close({ type: 'S', name }));
     this.#bySql.clear();
     await this.#exec([...closes, protocol.serialize.sync()]);
+  }
+
+  /** Parses a new statement, closing the least recently used in the same call when the cache is full. */
+  #prepare(sqlText: string): Prepared {
+    const { serialize } = protocol;
+    const closes: Uint8Array[] = [];
+    for (const [oldest, { name }] of this.#bySql) {
+      if (this.#bySql.size < MAX_PREPARED) break;
+      this.#bySql.delete(oldest);
+      closes.push(serialize.close({ type: 'S', name }));
+    }
+    const name = `${this.#prefix}${this.#next++}`;
+    const described = this.#exec([...closes, serialize.parse({ name, text: sqlText }), serialize.describe({ type: 'S', name }), serialize.sync()]);
+    return { name, paramTypes: described.then((messages) => parse.parseDescribeStatementResults(messages)) };
   }
 
   async #exec(parts: Uint8Array[]) {
@@ -132,7 +169,7 @@ class PGliteConnection implements DatabaseConnection {
     const result = statements
       ? await statements.run<R>(compiled.sql, compiled.parameters)
       : await this.client.query<R>(compiled.sql, [...compiled.parameters]);
-    if (!statements && !TRANSACTION_CONTROL.test(compiled.sql)) await this.statements?.forget();
+    if (!statements) await this.statements?.afterUnprepared(compiled.sql);
     const command = result.command?.toUpperCase();
     if (command !== undefined && WRITE_COMMANDS.has(command)) {
       return { rows: result.rows, numAffectedRows: BigInt(result.affectedRows ?? 0) };

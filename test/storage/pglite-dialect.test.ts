@@ -51,6 +51,19 @@ describe.runIf(testDatabaseKind() === 'pglite')('PGlite dialect: prepared statem
     expect(after).toEqual({ id: 10, body: 'note 10', pinned: false });
   });
 
+  it('reads a table as it is after a rollback undid the DDL a cached statement was planned under', async () => {
+    await db.schema.createTable('drafts').addColumn('id', 'integer', (c) => c.primaryKey()).execute();
+    await db.insertInto('drafts').values({ id: 1 }).execute();
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await trx.schema.alterTable('drafts').addColumn('title', 'text').execute();
+        expect(await trx.selectFrom('drafts').selectAll().execute()).toEqual([{ id: 1, title: null }]);
+        throw new Error('changed our mind');
+      }),
+    ).rejects.toThrow('changed our mind');
+    expect(await db.selectFrom('drafts').selectAll().execute()).toEqual([{ id: 1 }]);
+  });
+
   it('keeps at most 256 statements and still answers those it closed', async () => {
     for (let i = 0; i < 300; i++) {
       const { rows } = await sql<{ n: number }>`select ${sql.lit(i)}::int + ${i}::int as n`.execute(db);
