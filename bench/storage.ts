@@ -17,6 +17,7 @@ import { ReminderId, TenantId, UserId } from '../src/domain/ids.js';
 import { createStores, migrateToLatest, type Database } from '../src/storage/index.js';
 import { PGliteDialect } from '../src/storage/pglite-dialect.js';
 import { emit, fmt, machine, type Figure } from './lib/report.js';
+import { quantile } from './lib/stack.js';
 
 const PER_ROUND = Number(process.env.BENCH_STORAGE_OCCURRENCES ?? 500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -76,7 +77,7 @@ await Promise.all(Object.values(contenders).map((db) => db.destroy()));
 await client.close();
 await rm(dir, { recursive: true, force: true });
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const median = (xs: number[]) => quantile(xs, 0.5);
 const prepared = { wall: median(samples.prepared!.wallMs), cpu: median(samples.prepared!.cpuMs) };
 const plain = { wall: median(samples['PGlite.query']!.wallMs), cpu: median(samples['PGlite.query']!.cpuMs) };
 const m = machine();

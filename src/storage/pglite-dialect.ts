@@ -43,12 +43,11 @@ const WRITE_COMMANDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 
 /** Statements worth preparing: the queries and DML Kysely compiles from a query shape. */
 const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
-/** Statements that change nothing a prepared statement depends on. */
-const TRANSACTION_CONTROL = /^\s*(start transaction|begin|commit|rollback|savepoint|release)\b/i;
-/** A rollback (of a transaction or to a savepoint): it undoes any DDL since. */
-const ROLLBACK = /^\s*rollback\b/i;
-/** Where a transaction starts or ends (not a savepoint's rollback). */
-const TRANSACTION_BOUNDARY = /^\s*(start transaction|begin|commit|rollback)\b(?!\s+to\b)/i;
+/**
+ * The other statements that change nothing a prepared statement depends on. Not a rollback: it may
+ * undo DDL run since (rollbacks follow errors, so closing the statements then costs little).
+ */
+const KEEPS_STATEMENTS = /^\s*(start transaction|begin|commit|savepoint|release)\b/i;
 /** Prepared statements kept at most (each holds its plan in PGlite's memory). */
 const MAX_PREPARED = 256;
 
@@ -66,16 +65,15 @@ interface Prepared {
  * and planning cost more than running a statement on an index: a read went from 0.7–0.9 ms to
  * 0.2–0.3 ms, the four statements of a due occurrence from 4.1 to 2.4 ms (docs/performance.md).
  *
- * The least recently used are closed past MAX_PREPARED. A statement that is neither DML nor
- * transaction control (DDL, `set`) closes them all, and so does a rollback that undoes such a
- * statement: a cached `select *` never outlives the table it was planned for.
+ * The least recently used are closed past MAX_PREPARED. Any other statement but a transaction's
+ * start, commit or savepoint — DDL, `set`, a rollback — closes them all: a cached `select *` never
+ * outlives the table it was planned for.
  */
 class PreparedStatements {
   readonly #bySql = new Map<string, Prepared>();
   /** Names unique per instance, so two dialects on one PGlite never take each other's. */
   readonly #prefix = `chime_${randomBytes(4).toString('hex')}_`;
   #next = 0;
-  #schemaChangedInTransaction = false;
 
   constructor(private readonly client: PGlite) {}
 
@@ -110,17 +108,6 @@ class PreparedStatements {
       throw error;
     }
     return parse.parseResults(messages, this.client.parsers)[0] as Awaited<ReturnType<PGlite['query']>> & { rows: R[] };
-  }
-
-  /** Keeps the cache true to the schema around a statement that is not prepared. */
-  async afterUnprepared(sqlText: string) {
-    if (!TRANSACTION_CONTROL.test(sqlText)) {
-      this.#schemaChangedInTransaction = true;
-      await this.forget();
-    } else if (ROLLBACK.test(sqlText) && this.#schemaChangedInTransaction) {
-      await this.forget();
-    }
-    if (TRANSACTION_BOUNDARY.test(sqlText)) this.#schemaChangedInTransaction = false;
   }
 
   /** Closes every prepared statement. */
@@ -169,7 +156,7 @@ class PGliteConnection implements DatabaseConnection {
     const result = statements
       ? await statements.run<R>(compiled.sql, compiled.parameters)
       : await this.client.query<R>(compiled.sql, [...compiled.parameters]);
-    if (!statements) await this.statements?.afterUnprepared(compiled.sql);
+    if (!statements && !KEEPS_STATEMENTS.test(compiled.sql)) await this.statements?.forget();
     const command = result.command?.toUpperCase();
     if (command !== undefined && WRITE_COMMANDS.has(command)) {
       return { rows: result.rows, numAffectedRows: BigInt(result.affectedRows ?? 0) };
