@@ -52,26 +52,30 @@ describe('Temporal dev server for the test run', () => {
     const port = await freePort();
     const workflowId = 'wal-survivor';
     try {
-      let server = await startDevServer({ cliPath, port, dbFile, readyTimeoutMs: 60_000 });
-      let connection = await Connection.connect({ address: server.address });
-      try {
-        await new Client({ connection }).workflow.start('nobodyRunsThis', { taskQueue: 'no-worker', workflowId });
+      /** Runs `use` against a server on the file, then stops the server whatever happened. */
+      const withServer = async (use: (client: Client) => Promise<void>) => {
+        const server = await startDevServer({ cliPath, port, dbFile, readyTimeoutMs: 60_000 });
+        try {
+          const connection = await Connection.connect({ address: server.address });
+          try {
+            await use(new Client({ connection }));
+          } finally {
+            await connection.close();
+          }
+        } finally {
+          await server.stop();
+        }
+      };
+      await withServer(async (client) => {
+        await client.workflow.start('nobodyRunsThis', { taskQueue: 'no-worker', workflowId });
         expect(await sqliteJournalVersions(dbFile)).toEqual([2, 2]);
-      } finally {
-        await connection.close();
-        await server.stop();
-      }
-      server = await startDevServer({ cliPath, port, dbFile, readyTimeoutMs: 60_000 });
-      connection = await Connection.connect({ address: server.address });
-      try {
-        const described = await new Client({ connection }).workflow.getHandle(workflowId).describe();
+      });
+      await withServer(async (client) => {
+        const described = await client.workflow.getHandle(workflowId).describe();
         expect(described.status.name).toBe('RUNNING');
-      } finally {
-        await connection.close();
-        await server.stop();
-      }
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  });
+  }, 180_000); // two servers on a file: each may take up to 60 s to serve and 10 s to stop
 });
