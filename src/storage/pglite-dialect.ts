@@ -133,12 +133,7 @@ class PreparedStatements {
   }
 
   async #exec(parts: Uint8Array[]) {
-    const message = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const part of parts) {
-      message.set(part, at);
-      at += part.length;
-    }
+    const message = Buffer.concat(parts);
     return this.client.runExclusive(async () => (await this.client.execProtocol(message)).messages);
   }
 }

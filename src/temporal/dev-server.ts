@@ -50,7 +50,7 @@ const CLI_TYPE: Record<string, string> = {
  * survives a power loss). An existing file is converted when the server opens it. Measured in
  * docs/performance.md ("The dev server's SQLite journal").
  */
-export const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=full'] as const;
+const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=full'] as const;
 
 export function devServerArgs(options: DevServerOptions): string[] {
   const ip = options.ip ?? '127.0.0.1';
