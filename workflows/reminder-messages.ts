@@ -96,6 +96,11 @@ export interface ReminderWorkflowInput {
   definition: ReminderDefinition;
   /** A late occurrence is still delivered within this window after it is due, else recorded missed. */
   catchUpWindowMs?: number;
+  /**
+   * When the reminder was accepted: its occurrences from then on are its own, including one that fell
+   * due while the workflow was being started (absent: the workflow's start).
+   */
+  acceptedAtEpochMs?: number;
   /** Absent on the first run. */
   carried?: CarriedState;
 }

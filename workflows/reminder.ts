@@ -196,7 +196,7 @@ async function runReminder(input: ReminderWorkflowInput): Promise<ReminderState>
   let definition = input.definition;
   let status = carried.status as ReminderStatus;
   /** Planning resumes strictly after this instant. Only ever moves forward, whoever moves it. */
-  let fence = input.carried ? carried.afterEpochMs : workflowInfo().startTime.getTime() - 1;
+  let fence = input.carried ? carried.afterEpochMs : (input.acceptedAtEpochMs ?? workflowInfo().startTime.getTime()) - 1;
   let snooze = carried.snooze;
   /** Skip this occurrence (an empty target: whichever comes next). */
   let skip: { target?: { recurrenceId: string; epochMs: number } } | undefined = carried.skipNext

@@ -445,6 +445,7 @@ export function createReminderService({
             userId: reminder.userId,
             reminderId: reminder.id,
             definition: reminder.definition,
+            acceptedAtEpochMs: Date.parse(reminder.createdAt),
             ...(catchUpWindowMs !== undefined ? { catchUpWindowMs } : {}),
           },
         ],

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { NativeConnection } from '@temporalio/worker';
-import { WorkflowIdConflictPolicy, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowUpdateFailedError, type WorkflowClient } from '@temporalio/client';
 import type { CreateReminder, Reminder } from '../../src/client/index.js';
 import { createStoragePersistence } from '../../src/reminders/persistence.js';
 import { createReminderService } from '../../src/reminders/service.js';
@@ -194,6 +194,32 @@ describe('reminder lifecycle', () => {
 });
 
 describe('catch-up after workers were down', () => {
+  it('delivers an occurrence that fell due while the reminder’s workflow was still being started', async () => {
+    const dtstart = utcWallTime(1_000);
+    const instant = Date.parse(`${dtstart}Z`);
+    // Starting the workflow is held until a second after the occurrence, as a slow database or server would hold it.
+    const slowStart: WorkflowClient = Object.create(stack.client.workflow, {
+      start: {
+        value: async (...args: Parameters<WorkflowClient['start']>) => {
+          while (Date.now() < instant + 1_000) await new Promise((resolve) => setTimeout(resolve, 100));
+          return stack.client.workflow.start(...args);
+        },
+      },
+    });
+    const service = createReminderService({ workflows: slowStart, taskQueue: stack.taskQueue, persistence: createStoragePersistence(stack.database.db) });
+    const reminder = await service.create({ tenantId: stack.tenantId }, {
+      userId: 'babbage-late-start',
+      email: 'babbage-late-start@example.com',
+      title: 'Tick',
+      body: '',
+      recurrence: { dtstart, tzid: 'UTC', rrule: 'FREQ=DAILY;COUNT=1' },
+    });
+    expect((await handleOf(reminder).describe()).startTime.getTime()).toBeGreaterThan(instant);
+    const result = await handleOf(reminder).result();
+    expect(result.decisions).toEqual([expect.objectContaining({ kind: 'delivered', occurrence: expect.objectContaining({ scheduledFor: `${dtstart}Z` }) })]);
+    expect(stack.smtp.received.filter((m) => m.to.includes('babbage-late-start@example.com'))).toHaveLength(1);
+  });
+
   it('delivers a late occurrence within the catch-up window once, records older ones as missed in one record, and never bursts', async () => {
     const taskQueue = `${stack.taskQueue}-catchup`;
     const windowMs = 5_000;
@@ -232,9 +258,8 @@ describe('catch-up after workers were down', () => {
     // Where missed ends follows from when the workflow first ran (its clock, in its history), not from
     // this test's timers: a loaded machine starts the worker late, and wall-clock steps happen.
     const events = (await handleOf(reminder).fetchHistory()).events ?? [];
-    // A reminder starts with the occurrences after its workflow started: on a loaded machine creating it can take past d.
-    const startedAt = (await handleOf(reminder).describe()).startTime.getTime();
-    const instants = series.filter((at) => at >= startedAt);
+    // A reminder's occurrences are those from when it was accepted (on a loaded machine that can be past d).
+    const instants = series.filter((at) => at >= Date.parse(reminder.createdAt));
     const firstTask = events.find((e) => e.workflowTaskStartedEventAttributes)?.eventTime;
     const firstRanAt = Number(firstTask?.seconds?.toString()) * 1_000 + Math.floor((firstTask?.nanos ?? 0) / 1e6);
     const boundary = firstRanAt - windowMs; // older occurrences are past catching up
