@@ -431,6 +431,8 @@ export function createReminderService({
         const same = earlier.userId === reminder.userId && canonical({ ...earlier.definition, policy: earlier.definition.policy ?? {} }) === canonical({ ...reminder.definition, policy: reminder.definition.policy ?? {} });
         if (!same) throw new IdempotencyKeyReusedError('reminder');
         Object.assign(reminder, { createdAt: earlier.createdAt, status: earlier.status });
+        // Its workflow ended: starting one again would revive a cancelled or completed reminder.
+        if (earlier.status === 'cancelled' || earlier.status === 'completed') return view(reminder);
       } else {
         await persistence.saveEmailContact(tenantId, reminder.userId, input.email, actor.userId === undefined);
         await persistence.insertReminder(reminder);

@@ -113,6 +113,21 @@ describe('Idempotency-Key', () => {
     expect((await stack.api.reminders.get(first.json().id)).title).toBe('Original');
   });
 
+  it('does not revive a cancelled reminder when its create is retried after the record is gone', async () => {
+    const first = await post('create-dora-cancelled', daily('dora', 'Once'));
+    const { id, workflowId } = first.json<{ id: string; workflowId: string }>();
+    await stack.api.reminders.cancel(id);
+    const handle = stack.client.workflow.getHandle(workflowId);
+    await handle.result();
+    const { runId } = await handle.describe();
+    await stack.database.db.deleteFrom('http_idempotency').where('key', '=', 'create-dora-cancelled').execute();
+    const again = await post('create-dora-cancelled', daily('dora', 'Once'));
+    expect(again.statusCode).toBe(201);
+    expect(again.json()).toMatchObject({ id, status: 'cancelled' });
+    const latest = await handle.describe();
+    expect([latest.runId, latest.status.name]).toEqual([runId, 'COMPLETED']);
+  });
+
   it('acts once when a create, a skip-next or a snooze is retried after a 5xx', { timeout: 60_000 }, async () => {
     // The database write after the workflow's Update fails once: the API answers 5xx, the client retries with the same key.
     const persistence = createStoragePersistence(stack.database.db);
