@@ -447,7 +447,8 @@ export function createReminderService({
             userId: reminder.userId,
             reminderId: reminder.id,
             definition: reminder.definition,
-            acceptedAtEpochMs: Date.parse(reminder.createdAt),
+            // A retry plans from its own start: an earlier run may have handled what lies between.
+            ...(earlier ? {} : { acceptedAtEpochMs: Date.parse(reminder.createdAt) }),
             ...(catchUpWindowMs !== undefined ? { catchUpWindowMs } : {}),
           },
         ],
