@@ -193,6 +193,14 @@ describe('reminder lifecycle', () => {
   });
 });
 
+/** A reminder titled "Tick" for `userId`, created through `service`. */
+const createTick = (service: ReturnType<typeof createReminderService>, userId: string, dtstart: string, rrule: string) =>
+  service.create({ tenantId: stack.tenantId }, { userId, email: `${userId}@example.com`, title: 'Tick', body: '', recurrence: { dtstart, tzid: 'UTC', rrule } });
+/** Waits until the wall clock (the server's clock) reaches `epochMs`: a step in it cannot cut the wait short. */
+async function untilWallClock(epochMs: number): Promise<void> {
+  while (Date.now() < epochMs) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
 describe('catch-up after workers were down', () => {
   it('delivers an occurrence that fell due while the reminder’s workflow was still being started', async () => {
     const dtstart = utcWallTime(3_000);
@@ -201,19 +209,13 @@ describe('catch-up after workers were down', () => {
     const slowStart: WorkflowClient = Object.create(stack.client.workflow, {
       start: {
         value: async (...args: Parameters<WorkflowClient['start']>) => {
-          while (Date.now() < instant + 1_000) await new Promise((resolve) => setTimeout(resolve, 100));
+          await untilWallClock(instant + 1_000);
           return stack.client.workflow.start(...args);
         },
       },
     });
     const service = createReminderService({ workflows: slowStart, taskQueue: stack.taskQueue, persistence: createStoragePersistence(stack.database.db) });
-    const reminder = await service.create({ tenantId: stack.tenantId }, {
-      userId: 'babbage-late-start',
-      email: 'babbage-late-start@example.com',
-      title: 'Tick',
-      body: '',
-      recurrence: { dtstart, tzid: 'UTC', rrule: 'FREQ=DAILY;COUNT=1' },
-    });
+    const reminder = await createTick(service, 'babbage-late-start', dtstart, 'FREQ=DAILY;COUNT=1');
     expect(Date.parse(reminder.createdAt), 'accepted before its instant').toBeLessThan(instant);
     expect((await handleOf(reminder).describe()).startTime.getTime(), 'started after its instant').toBeGreaterThan(instant);
     const result = await handleOf(reminder).result();
@@ -235,15 +237,8 @@ describe('catch-up after workers were down', () => {
     // missed, d+20 is late within the window (if the worker starts within 6 s) and the last two are on time.
     const dtstart = utcWallTime(2_000);
     const series = [0, 10, 20, 30, 40].map((s) => Date.parse(`${dtstart}Z`) + s * 1_000);
-    const reminder = await service.create({ tenantId: stack.tenantId }, {
-      userId: 'hollerith',
-      email: 'hollerith@example.com',
-      title: 'Tick',
-      body: '',
-      recurrence: { dtstart, tzid: 'UTC', rrule: 'FREQ=SECONDLY;INTERVAL=10;COUNT=5' },
-    });
-    // Waits on the wall clock, which the server's clock is, so that a step in it cannot shorten the outage.
-    while (Date.now() < series[0]! + 21_000) await new Promise((resolve) => setTimeout(resolve, 100));
+    const reminder = await createTick(service, 'hollerith', dtstart, 'FREQ=SECONDLY;INTERVAL=10;COUNT=5');
+    await untilWallClock(series[0]! + 21_000);
 
     const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
     const worker = await createChimeWorker({
